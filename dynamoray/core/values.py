@@ -1,0 +1,382 @@
+"""DynamoDB attribute values: validation, normalization, comparison and size.
+
+An attribute value is kept in DynamoDB's own JSON form, a dict with exactly one type key:
+``{"S": "x"}``, ``{"N": "12.5"}``, ``{"B": "<base64>"}``, ``{"SS": [...]}``, ``{"NS": [...]}``,
+``{"BS": [...]}``, ``{"M": {...}}``, ``{"L": [...]}``, ``{"NULL": True}``, ``{"BOOL": b}``.
+An item is a ``dict[str, AttributeValue]``.  Keeping the wire form means items go to the log and
+back to clients without conversion; the numbers in it are always *normalized* (see
+:func:`normalize_number`), so equal numbers are equal strings, and binaries are canonical base64.
+
+Numbers are decimals (never floats): up to 38 significant digits, magnitude between 1E-130 and
+9.9999999999999999999999999999999999999E+125, or zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
+
+from . import errors
+
+AttributeValue = dict[str, Any]
+Item = dict[str, AttributeValue]
+
+TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+SCALAR_TYPES = frozenset({"S", "N", "B"})
+SET_TYPES = frozenset({"SS", "NS", "BS"})
+SET_ELEMENT = {"SS": "S", "NS": "N", "BS": "B"}
+SET_OF = {"S": "SS", "N": "NS", "B": "BS"}
+
+MAX_ITEM_SIZE = 400 * 1024
+MAX_NESTING_DEPTH = 32
+MAX_DIGITS = 38
+MAX_EXPONENT = 125  # adjusted exponent of the largest magnitude
+MIN_EXPONENT = -130  # adjusted exponent of the smallest non-zero magnitude
+
+# Enough precision that no valid number is ever rounded while parsing or adding.
+DECIMAL_CONTEXT = Context(prec=300, Emax=999999, Emin=-999999)
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+_TYPE_NAMES = {"S": "string", "B": "binary", "N": "number"}
+
+
+# --- numbers -----------------------------------------------------------------------------------
+
+
+def parse_number(text: Any) -> Decimal:
+    """Parse and range-check a DynamoDB number; raise its ValidationException when invalid."""
+    if not isinstance(text, str) or not _NUMBER_RE.fullmatch(text):
+        raise errors.number_not_convertible()
+    value = Decimal(text)
+    return check_number(value)
+
+
+def check_number(value: Decimal) -> Decimal:
+    """Range- and precision-check a Decimal as DynamoDB does (used after arithmetic too)."""
+    if not value:
+        return Decimal(0)
+    value = value.normalize(DECIMAL_CONTEXT)
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        raise errors.number_too_precise()
+    exponent = value.adjusted()
+    if exponent > MAX_EXPONENT:
+        raise errors.number_overflow()
+    if exponent < MIN_EXPONENT:
+        raise errors.number_underflow()
+    return value
+
+
+def format_number(value: Decimal) -> str:
+    """The canonical text of a (checked) number: plain digits, no exponent, no trailing zeros."""
+    if not value:
+        return "0"
+    text = format(value.normalize(DECIMAL_CONTEXT), "f")
+    return text
+
+
+def normalize_number(text: Any) -> str:
+    """``"01.50"`` -> ``"1.5"``; raises the DynamoDB error for a bad number."""
+    return format_number(parse_number(text))
+
+
+def to_decimal(normalized: str) -> Decimal:
+    """A normalized number string back to a Decimal (no validation: it was validated on entry)."""
+    return Decimal(normalized)
+
+
+# --- binaries ----------------------------------------------------------------------------------
+
+
+def decode_binary(value: Any) -> bytes:
+    """Decode a wire (base64) binary; bytes are accepted as they are."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if not isinstance(value, str):
+        raise errors.serialization("Start of structure or map found where not expected")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.serialization(
+            f"Base64 encoded length is expected a multiple of 4 bytes but found: {len(value)}"
+        ) from None
+
+
+def encode_binary(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def binary_length(b64: str) -> int:
+    """Decoded length of a canonical base64 string, without decoding it."""
+    if not b64:
+        return 0
+    return len(b64) * 3 // 4 - b64.count("=", -2)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def validate_value(value: Any, depth: int = 0) -> AttributeValue:
+    """Check a wire attribute value and return its normalized form (the input is not modified)."""
+    if not isinstance(value, dict):
+        raise errors.serialization("Unexpected value type in payload")
+    present = [k for k, v in value.items() if v is not None]
+    if len(present) != 1:
+        if not present:
+            raise errors.validation(
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+            )
+        raise errors.validation(
+            "Supplied AttributeValue has more than one datatypes set, "
+            "must contain exactly one of the supported datatypes"
+        )
+    kind = present[0]
+    raw = value[kind]
+    if kind == "S":
+        if not isinstance(raw, str):
+            raise errors.serialization("NUMBER_VALUE cannot be converted to String")
+        return {"S": raw}
+    if kind == "N":
+        return {"N": normalize_number(raw)}
+    if kind == "B":
+        return {"B": encode_binary(decode_binary(raw))}
+    if kind == "BOOL":
+        if not isinstance(raw, bool):
+            raise errors.serialization("Unexpected value type in payload")
+        return {"BOOL": raw}
+    if kind == "NULL":
+        if raw is not True:
+            raise errors.validation(
+                errors.INVALID_PARAMS + "Null attribute value types must have the value of true"
+            )
+        return {"NULL": True}
+    if kind in SET_TYPES:
+        return {kind: _validate_set(kind, raw)}
+    if depth >= MAX_NESTING_DEPTH:
+        raise errors.nesting_too_deep()
+    if kind == "L":
+        if not isinstance(raw, list):
+            raise errors.serialization("Unexpected value type in payload")
+        return {"L": [validate_value(v, depth + 1) for v in raw]}
+    if kind == "M":
+        if not isinstance(raw, dict):
+            raise errors.serialization("Unexpected value type in payload")
+        return {"M": {_check_name(k): validate_value(v, depth + 1) for k, v in raw.items()}}
+    raise errors.serialization(f"Unknown attribute value type: {kind}")
+
+
+_SET_NAMES = {"SS": "string", "NS": "number", "BS": "binary"}
+
+
+def _validate_set(kind: str, raw: Any) -> list:
+    if not isinstance(raw, list):
+        raise errors.serialization("Unexpected value type in payload")
+    if not raw:
+        # DynamoDB's wording, double space included.
+        article = "An" if kind != "BS" else "Binary"
+        name = _SET_NAMES[kind]
+        if kind == "BS":
+            raise errors.invalid_parameter("Binary sets should not be empty")
+        raise errors.invalid_parameter(f"{article} {name} set  may not be empty")
+    if kind == "SS":
+        if not all(isinstance(v, str) for v in raw):
+            raise errors.serialization("Unexpected value type in payload")
+        members = list(raw)
+        keys = members
+    elif kind == "NS":
+        members = [normalize_number(v) for v in raw]
+        keys = members
+    else:
+        members = [encode_binary(decode_binary(v)) for v in raw]
+        keys = members
+    if len(set(keys)) != len(keys):
+        shown = ", ".join(str(v) for v in raw)
+        raise errors.invalid_parameter(f"Input collection [{shown}] contains duplicates.")
+    return members
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise errors.serialization("Unexpected value type in payload")
+    return name
+
+
+def validate_item(item: Any) -> Item:
+    """Validate every attribute of an item; returns the normalized item (no size check)."""
+    if not isinstance(item, dict):
+        raise errors.serialization("Unexpected value type in payload")
+    out: Item = {}
+    for name, value in item.items():
+        _check_name(name)
+        if name == "":
+            raise errors.invalid_parameter("An attribute name cannot be empty")  # pragma: no branch
+        out[name] = validate_value(value)
+    return out
+
+
+def check_item_size(item: Item) -> int:
+    """Return the item's size, raising DynamoDB's error when it is over 400 KB."""
+    size = item_size(item)
+    if size > MAX_ITEM_SIZE:
+        raise errors.item_too_large()
+    return size
+
+
+# --- sizes -------------------------------------------------------------------------------------
+
+
+def number_size(normalized: str) -> int:
+    """Storage size of a number: one byte of exponent plus one byte per base-100 digit pair,
+    pairs aligned on the decimal point, plus one byte for a negative number."""
+    value = Decimal(normalized)
+    if not value:
+        return 1
+    sign, digits, exponent = value.as_tuple()
+    lowest = exponent  # decimal position of the least significant digit
+    highest = exponent + len(digits) - 1
+    pairs = highest // 2 - lowest // 2 + 1
+    return 1 + pairs + (1 if sign else 0)
+
+
+def value_size(value: AttributeValue) -> int:
+    """Size in bytes of an attribute value, as DynamoDB counts it (without the name)."""
+    (kind, raw), = value.items()
+    if kind == "S":
+        return len(raw.encode("utf-8"))
+    if kind == "N":
+        return number_size(raw)
+    if kind == "B":
+        return binary_length(raw)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(v.encode("utf-8")) for v in raw)
+    if kind == "NS":
+        return sum(number_size(v) for v in raw)
+    if kind == "BS":
+        return sum(binary_length(v) for v in raw)
+    if kind == "L":
+        return 3 + sum(1 + value_size(v) for v in raw)
+    # M
+    return 3 + sum(1 + len(k.encode("utf-8")) + value_size(v) for k, v in raw.items())
+
+
+def item_size(item: Item) -> int:
+    """Item size: the UTF-8 length of each attribute name plus the size of its value."""
+    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
+
+
+# --- comparison --------------------------------------------------------------------------------
+
+
+def type_of(value: AttributeValue) -> str:
+    return next(iter(value))
+
+
+def values_equal(a: AttributeValue, b: AttributeValue) -> bool:
+    """DynamoDB equality: same type and value; sets compare as sets (normalized members)."""
+    ka = next(iter(a))
+    if ka not in b:
+        return False
+    va, vb = a[ka], b[ka]
+    if ka in SET_TYPES:
+        return len(va) == len(vb) and set(va) == set(vb)
+    if ka == "L":
+        return len(va) == len(vb) and all(values_equal(x, y) for x, y in zip(va, vb))
+    if ka == "M":
+        return va.keys() == vb.keys() and all(values_equal(va[k], vb[k]) for k in va)
+    return va == vb
+
+
+def compare_scalars(a: AttributeValue, b: AttributeValue) -> int | None:
+    """Order two scalars (S, N, B) as DynamoDB does: numbers numerically, strings and binaries by
+    unsigned bytes. Returns -1, 0 or 1, or None when they are not comparable (different types)."""
+    ka = next(iter(a))
+    if ka not in b or ka not in SCALAR_TYPES:
+        return None
+    va, vb = a[ka], b[ka]
+    if ka == "N":
+        x, y = Decimal(va), Decimal(vb)
+    elif ka == "S":
+        x, y = va.encode("utf-8"), vb.encode("utf-8")
+    else:
+        x, y = decode_binary(va), decode_binary(vb)
+    return (x > y) - (x < y)
+
+
+# --- python conversion (for tests, tools and the SDK) ------------------------------------------
+
+
+def from_python(value: Any) -> AttributeValue:
+    """Plain Python to a normalized attribute value (like boto3's TypeSerializer, but exact)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, Decimal)):
+        return {"N": format_number(check_number(Decimal(value)))}
+    if isinstance(value, float):
+        raise TypeError("Float types are not supported. Use Decimal types instead.")
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": encode_binary(bytes(value))}
+    if isinstance(value, (set, frozenset)):
+        return _set_from_python(value)
+    if isinstance(value, (list, tuple)):
+        return {"L": [from_python(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {str(k): from_python(v) for k, v in value.items()}}
+    raise TypeError(f"Unsupported type {type(value).__name__} for a DynamoDB value")
+
+
+def _set_from_python(value: set | frozenset) -> AttributeValue:
+    if not value:
+        raise TypeError("DynamoDB sets may not be empty")
+    if all(isinstance(v, str) for v in value):
+        return {"SS": sorted(value)}
+    if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in value):
+        return {"NS": sorted({format_number(check_number(Decimal(v))) for v in value}, key=Decimal)}
+    if all(isinstance(v, (bytes, bytearray)) for v in value):
+        return {"BS": [encode_binary(bytes(v)) for v in sorted(value)]}
+    raise TypeError("A set must hold only strings, only numbers or only binaries")
+
+
+def to_python(value: AttributeValue) -> Any:
+    """A normalized attribute value to plain Python (numbers as int or Decimal)."""
+    (kind, raw), = value.items()
+    if kind == "S" or kind == "BOOL":
+        return raw
+    if kind == "N":
+        return _number_to_python(raw)
+    if kind == "B":
+        return decode_binary(raw)
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return set(raw)
+    if kind == "NS":
+        return {_number_to_python(v) for v in raw}
+    if kind == "BS":
+        return {decode_binary(v) for v in raw}
+    if kind == "L":
+        return [to_python(v) for v in raw]
+    return {k: to_python(v) for k, v in raw.items()}
+
+
+def _number_to_python(text: str) -> int | Decimal:
+    return int(text) if "." not in text else Decimal(text)
+
+
+def item_from_python(item: dict[str, Any]) -> Item:
+    return {k: from_python(v) for k, v in item.items()}
+
+
+def item_to_python(item: Item) -> dict[str, Any]:
+    return {k: to_python(v) for k, v in item.items()}
+
+
+def describe_type(kind: str) -> str:
+    return _TYPE_NAMES.get(kind, kind)
