@@ -89,6 +89,66 @@ def serialization(message: str) -> DynamoError:
     return DynamoError("SerializationException", message)
 
 
+# Request-shape checks (dynamoray.schemas.validate): the coral framework's wording.
+JAVA_NS = "com.amazonaws.dynamodb.v20120810."
+UNEXPECTED_FIELD = "Unexpected field type"
+UNEXPECTED_VALUE = "Unexpected value type in payload"
+UNEXPECTED_TOKEN = "Unexpected token received from parser"
+STRUCTURE_NOT_EXPECTED = "Start of structure or map found where not expected"
+NOT_BASE64 = "only base-64-encoded strings are convertible to bytes"
+PARAMETERIZED_CAST = (
+    "class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to class "
+    "java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl and "
+    "java.lang.Class are in module java.base of loader 'bootstrap')"
+)
+
+
+def not_convertible(json_kind: str, java_type: str) -> DynamoError:
+    """``NUMBER_VALUE cannot be converted to String`` and the like."""
+    return serialization(f"{json_kind} cannot be converted to {java_type}")
+
+
+def unrecognized_collection(java_type: str) -> DynamoError:
+    return serialization(f"Unrecognized collection type {java_type}")
+
+
+MEMBER_NOT_NULL = "Member must not be null"
+
+
+def constraint_text(kind: str, bound: Any) -> str:
+    """One constraint as coral words it; ``kind`` is min_len, max_len, min, max, pattern, enum or nested."""
+    return {
+        "min_len": "Member must have length greater than or equal to {}",
+        "max_len": "Member must have length less than or equal to {}",
+        "min": "Member must have value greater than or equal to {}",
+        "max": "Member must have value less than or equal to {}",
+        "pattern": "Member must satisfy regular expression pattern: {}",
+        "enum": "Member must satisfy enum value set: [{}]",
+        "keys": "Map keys must satisfy constraint: [{}]",
+        "values": "Map value must satisfy constraint: [{}]",
+        "members": "Member must satisfy constraint: [{}]",
+    }[kind].format(bound)
+
+
+def constraint_violation(rendered: str, path: str, constraint: str) -> str:
+    """``Value 'x' at 'tableName' failed to satisfy constraint: ...`` (``rendered`` already quoted)."""
+    return f"Value {rendered} at '{path}' failed to satisfy constraint: {constraint}"
+
+
+def constraint_violations(violations: list[str]) -> DynamoError:
+    """``N validation error(s) detected: a; b``."""
+    n = len(violations)
+    return validation(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(violations))
+
+
+def parameter_required(name: str) -> DynamoError:
+    return validation(f"The parameter '{name}' is required but was not present in the request")
+
+
+def table_name_length() -> DynamoError:
+    return validation("TableName must be at least 3 characters long and at most 255 characters long")
+
+
 def invalid_expression(kind: str, detail: str) -> DynamoError:
     """``Invalid <kind>: <detail>``, e.g. kind ``ConditionExpression``."""
     return validation(f"Invalid {kind}: {detail}")
@@ -102,8 +162,195 @@ def reserved_keyword(kind: str, word: str) -> DynamoError:
     return invalid_expression(kind, f"Attribute name is a reserved keyword; reserved keyword: {word}")
 
 
+# --- expression front-end (core/expressions: parser.py, resolve.py, keycond.py) ------------------
+# ``kind`` is the request parameter (ConditionExpression, UpdateExpression, ...).
+
+
+def expression_empty(kind: str) -> DynamoError:
+    return invalid_expression(kind, "The expression can not be empty;")
+
+
+def redundant_parentheses(kind: str) -> DynamoError:
+    return invalid_expression(kind, "The expression has redundant parentheses;")
+
+
+def unknown_function(kind: str, name: str) -> DynamoError:
+    return invalid_expression(kind, f"Invalid function name; function: {name}")
+
+
+def function_misused(kind: str, name: str) -> DynamoError:
+    """A condition function used as an operand, or ``size`` used as a condition."""
+    return invalid_expression(
+        kind, f"The function is not allowed to be used this way in an expression; function: {name}"
+    )
+
+
+def function_not_in_condition(kind: str, name: str) -> DynamoError:
+    return invalid_expression(kind, f"The function is not allowed in a condition expression; function: {name}")
+
+
+def function_not_in_update(kind: str, name: str) -> DynamoError:
+    return invalid_expression(kind, f"The function is not allowed in an update expression; function: {name}")
+
+
+def operand_count(kind: str, name: str, count: int) -> DynamoError:
+    return invalid_expression(
+        kind,
+        "Incorrect number of operands for operator or function; "
+        f"operator or function: {name}, number of operands: {count}",
+    )
+
+
+def operand_type(kind: str, name: str, type_name: str) -> DynamoError:
+    """A constant operand of the wrong type (``type_name`` as DynamoDB prints it: S, N, M, ...)."""
+    return invalid_expression(
+        kind,
+        f"Incorrect operand type for operator or function; operator or function: {name}, "
+        f"operand type: {type_name}",
+    )
+
+
+def action_operand_type(kind: str, action: str, type_name: str) -> DynamoError:
+    """ADD/DELETE with a constant of the wrong type (``type_name`` spelled out: STRING, MAP, ...)."""
+    return invalid_expression(
+        kind, f"Incorrect operand type for operator or function; operator: {action}, operand type: {type_name}"
+    )
+
+
+def requires_document_path(kind: str, name: str) -> DynamoError:
+    return invalid_expression(kind, f"Operator or function requires a document path; operator or function: {name}")
+
+
+def operands_not_distinct(kind: str, operator: str, path: str) -> DynamoError:
+    return invalid_expression(
+        kind,
+        "The first operand must be distinct from the remaining operands for this operator or function; "
+        f"operator: {operator}, first operand: {path}",
+    )
+
+
+def invalid_type_name(kind: str, name: str) -> DynamoError:
+    return invalid_expression(
+        kind, f"Invalid attribute type name found; type: {name}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"
+    )
+
+
+def between_types(kind: str, low: str, high: str) -> DynamoError:
+    """``low``/``high`` rendered as ``AttributeValue: {N:5}``."""
+    return invalid_expression(
+        kind,
+        "The BETWEEN operator requires same data type for lower and upper bounds; "
+        f"lower bound operand: {low}, upper bound operand: {high}",
+    )
+
+
+def between_order(kind: str, low: str, high: str) -> DynamoError:
+    return invalid_expression(
+        kind,
+        "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
+        f"lower bound operand: {low}, upper bound operand: {high}",
+    )
+
+
+def in_too_many_operands(kind: str, count: int) -> DynamoError:
+    return invalid_expression(kind, f"The IN operator is provided with too many operands; number of operands: {count}")
+
+
+def path_too_deep(kind: str, levels: int) -> DynamoError:
+    return invalid_expression(kind, f"The document path has too many nesting levels; nesting levels: {levels}")
+
+
+def section_repeated(kind: str, section: str) -> DynamoError:
+    return invalid_expression(kind, f'The "{section}" section can only be used once in an update expression;')
+
+
+def paths_overlap(kind: str, one: str, two: str) -> DynamoError:
+    return invalid_expression(
+        kind,
+        "Two document paths overlap with each other; must remove or rewrite one of these paths; "
+        f"path one: {one}, path two: {two}",
+    )
+
+
+def paths_conflict(kind: str, one: str, two: str) -> DynamoError:
+    return invalid_expression(
+        kind,
+        "Two document paths conflict with each other; must remove or rewrite one of these paths; "
+        f"path one: {one}, path two: {two}",
+    )
+
+
+def undefined_name(kind: str, name: str) -> DynamoError:
+    return invalid_expression(
+        kind, f"An expression attribute name used in the document path is not defined; attribute name: {name}"
+    )
+
+
+def undefined_value(kind: str, name: str) -> DynamoError:
+    return invalid_expression(
+        kind, f"An expression attribute value used in expression is not defined; attribute value: {name}"
+    )
+
+
+def attribute_names_empty() -> DynamoError:
+    return validation("ExpressionAttributeNames must not be empty")
+
+
+def attribute_values_empty() -> DynamoError:
+    return validation("ExpressionAttributeValues must not be empty")
+
+
+def attribute_names_invalid_key(key: str) -> DynamoError:
+    return validation(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"')
+
+
+def attribute_values_invalid_key(key: str) -> DynamoError:
+    return validation(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
+
+
+def attribute_values_invalid_value(detail: str, key: str) -> DynamoError:
+    return validation(f"ExpressionAttributeValues contains invalid value: {detail} for key {key}")
+
+
+def attribute_names_unused(keys: list[str]) -> DynamoError:
+    return validation(f"Value provided in ExpressionAttributeNames unused in expressions: keys: {{{', '.join(keys)}}}")
+
+
+def attribute_values_unused(keys: list[str]) -> DynamoError:
+    return validation(f"Value provided in ExpressionAttributeValues unused in expressions: keys: {{{', '.join(keys)}}}")
+
+
+def key_invalid_operator(operator: str) -> DynamoError:
+    return validation(f"Invalid operator used in KeyConditionExpression: {operator}")
+
+
+def key_nested_operations() -> DynamoError:
+    return validation("KeyConditionExpressions cannot contain nested operations")
+
+
+def key_nested_attributes() -> DynamoError:
+    return validation("KeyConditionExpressions cannot have conditions on nested attributes")
+
+
+def key_invalid_condition(detail: str) -> DynamoError:
+    return validation(f"Invalid condition in KeyConditionExpression: {detail}")
+
+
+def key_condition_repeated() -> DynamoError:
+    return validation("KeyConditionExpressions must only contain one condition per key")
+
+
+def key_condition_type() -> DynamoError:
+    return invalid_parameter("Condition parameter type does not match schema type")
+
+
 def number_not_convertible() -> DynamoError:
     return validation("A value provided cannot be converted into a number")
+
+
+def number_not_numeric(text: str) -> DynamoError:
+    """A malformed ``N`` value (PutItem/GetItem/Query wording: the text is echoed, even when empty)."""
+    return validation(f"The parameter cannot be converted to a numeric value: {text}")
 
 
 def number_too_precise() -> DynamoError:
@@ -125,7 +372,110 @@ def item_too_large() -> DynamoError:
 
 
 def nesting_too_deep() -> DynamoError:
-    return validation("Nesting Levels have exceeded supported limits")
+    return validation(
+        "Nesting Levels have exceeded supported limits: "
+        "Attributes in the item have nested levels beyond supported limit"
+    )
+
+
+def duplicate_set_members(shown: str | None) -> DynamoError:
+    """``shown`` is the bracketed member list (SS), or ``None`` for a number set (no list)."""
+    if shown is None:
+        return invalid_parameter("Input collection contains duplicates.")
+    return invalid_parameter(f"Input collection {shown} contains duplicates.")
+
+
+def duplicate_binary_set_members(shown: str) -> DynamoError:
+    return invalid_parameter(f"Input collection {shown}of type BS contains duplicates.")  # sic, no space
+
+
+def wrong_json_type(raw: object, target: str) -> DynamoError:
+    """A JSON value of the wrong kind where ``target`` (String, Boolean, ...) was expected."""
+    if isinstance(raw, bool):
+        return not_convertible("TRUE_VALUE" if raw else "FALSE_VALUE", target)
+    if isinstance(raw, int):
+        return not_convertible("NUMBER_VALUE", target)
+    if isinstance(raw, float):
+        return not_convertible("DECIMAL_VALUE", target)
+    if isinstance(raw, list):
+        return unrecognized_collection(f"class java.lang.{target}")
+    if isinstance(raw, dict):
+        return serialization("Start of structure or map found where not expected")
+    return serialization("Unexpected value type in payload")
+
+
+def wrong_container(raw: object, want: str) -> DynamoError:
+    """A scalar, list or map where a ``list`` or ``map`` was expected."""
+    if isinstance(raw, dict):
+        return serialization("Start of structure or map found where not expected")
+    if isinstance(raw, list):
+        return serialization("Start of list found where not expected")
+    return serialization(f"Expected {want} or null")
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def key_schema_mismatch() -> DynamoError:
+    return validation("The provided key element does not match the schema")
+
+
+def missing_key(name: str) -> DynamoError:
+    return invalid_parameter(f"Missing the key {name} in the item")
+
+
+def key_type_mismatch(name: str, expected: str, actual: str) -> DynamoError:
+    return invalid_parameter(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
+
+
+def empty_key_value(name: str, kind: str) -> DynamoError:
+    """``kind`` is ``string`` or ``binary``."""
+    return validation(
+        INVALID_PARAMS_ARE
+        + f"The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {name}"
+    )
+
+
+def hash_key_too_large() -> DynamoError:
+    return invalid_parameter("Size of hashkey has exceeded the maximum size limit of2048 bytes")  # sic
+
+
+def range_key_too_large() -> DynamoError:
+    return invalid_parameter("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+
+
+def invalid_key_schema(detail: str) -> DynamoError:
+    """``Invalid KeySchema: <detail>`` (CreateTable / UpdateTable)."""
+    return validation(f"Invalid KeySchema: {detail}")
+
+
+def key_attribute_without_definition() -> DynamoError:
+    return invalid_key_schema("Some index key attribute have no definition")  # sic
+
+
+def key_attributes_not_defined(keys: list[str], definitions: list[str]) -> DynamoError:
+    return invalid_parameter(
+        "Some index key attributes are not defined in AttributeDefinitions. "
+        f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(definitions)}]"
+    )
+
+
+def key_definition_count_mismatch() -> DynamoError:
+    return invalid_parameter(
+        "Number of attributes in KeySchema does not exactly match number of attributes defined "
+        "in AttributeDefinitions"
+    )
+
+
+def attribute_definitions_unused(definitions: list[str], used: list[str]) -> DynamoError:
+    return invalid_parameter(
+        f"Some AttributeDefinitions are not used. AttributeDefinitions: [{', '.join(definitions)}], "
+        f"keys used: [{', '.join(used)}]"
+    )
+
+
+def hash_and_range_same_name() -> DynamoError:
+    return validation("Both the Hash Key and the Range Key element in the KeySchema have the same name")
 
 
 # --- conditions, tables and items ----------------------------------------------------------------
@@ -181,6 +531,126 @@ def request_limit_exceeded() -> DynamoError:
         "Throughput exceeds the current throughput limit for your account. "
         "Please contact AWS Support at https://aws.amazon.com/support request a limit increase",
     )
+
+
+# --- update evaluation (UpdateExpression and AttributeUpdates) -----------------------------------
+
+
+def update_attribute_missing() -> DynamoError:
+    return validation("The provided expression refers to an attribute that does not exist in the item")
+
+
+def update_operand_type() -> DynamoError:
+    return validation("An operand in the update expression has an incorrect data type")
+
+
+def update_path_invalid() -> DynamoError:
+    return validation("The document path provided in the update expression is invalid for update")
+
+
+def update_type_mismatch() -> DynamoError:
+    """A type clash in a legacy ``AttributeUpdates`` ADD/DELETE."""
+    return validation("Type mismatch for attribute to update")
+
+
+def key_attribute_update(name: str) -> DynamoError:
+    return invalid_parameter(f"Cannot update attribute {name}. This attribute is part of the key")
+
+
+def attribute_update_without_value() -> DynamoError:
+    return invalid_parameter("Only DELETE action is allowed when no attribute value is specified")
+
+
+def attribute_update_delete_type(kind: str) -> DynamoError:
+    return invalid_parameter(f"DELETE action with value is not supported for the type {kind}")
+
+
+def attribute_update_add_type(kind: str) -> DynamoError:
+    return invalid_parameter(f"ADD action is not supported for the type {kind}")
+
+
+# --- legacy conditions (Expected, QueryFilter/ScanFilter, KeyConditions) --------------------------
+
+
+def legacy_argument_count(operator: str) -> DynamoError:
+    return invalid_parameter(f"Invalid number of argument(s) for the {operator} ComparisonOperator")
+
+
+def legacy_operator_type(operator: str, kind: str) -> DynamoError:
+    return invalid_parameter(f"ComparisonOperator {operator} is not valid for {kind} AttributeValue type")
+
+
+def legacy_mixed_types() -> DynamoError:
+    return invalid_parameter("AttributeValues inside AttributeValueList must be of same type")
+
+
+def legacy_between_bounds() -> DynamoError:
+    return validation(
+        "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
+    )
+
+
+def expected_conflict(first: str, second: str, attribute: str) -> DynamoError:
+    """E.g. ``Exists and ComparisonOperator cannot be used together for Attribute: a``."""
+    return invalid_parameter(f"{first} and {second} cannot be used together for Attribute: {attribute}")
+
+
+def expected_missing_argument(operator: str, attribute: str) -> DynamoError:
+    return invalid_parameter(
+        f"Value or AttributeValueList must be used with ComparisonOperator: {operator} "
+        f"for Attribute: {attribute}"
+    )
+
+
+def expected_list_without_operator(attribute: str) -> DynamoError:
+    return invalid_parameter(
+        f"AttributeValueList can only be used with a ComparisonOperator for Attribute: {attribute}"
+    )
+
+
+def expected_value_required(exists: str, attribute: str) -> DynamoError:
+    """``exists`` is how the request spelled Exists: ``null`` (absent) or ``true``."""
+    return invalid_parameter(f"Value must be provided when Exists is {exists} for Attribute: {attribute}")
+
+
+def expected_value_forbidden(attribute: str) -> DynamoError:
+    return invalid_parameter(f"Value cannot be used when Exists is false for Attribute: {attribute}")
+
+
+def conditional_operator_without_conditions() -> DynamoError:
+    return validation("ConditionalOperator cannot be used without Filter or Expected")
+
+
+def conditional_operator_single_condition() -> DynamoError:
+    return validation("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+
+
+def mixed_expression_parameters(legacy: list[str], expression: list[str]) -> DynamoError:
+    return validation(
+        "Can not use both expression and non-expression parameters in the same request: "
+        f"Non-expression parameters: {{{', '.join(legacy)}}} "
+        f"Expression parameters: {{{', '.join(expression)}}}"
+    )
+
+
+def duplicate_attribute_to_get(name: str) -> DynamoError:
+    return invalid_parameter(f"Duplicate value in attribute name: {name}")
+
+
+def key_conditions_length() -> DynamoError:
+    return validation("Conditions can be of length 1 or 2 only")
+
+
+def key_condition_missed(name: str) -> DynamoError:
+    return validation(f"Query condition missed key schema element: {name}")
+
+
+def key_condition_not_supported() -> DynamoError:
+    return validation("Query key condition not supported")
+
+
+def key_condition_not_indexable() -> DynamoError:
+    return validation("Attempted conditional constraint is not an indexable operation")
 
 
 # --- transactions --------------------------------------------------------------------------------
