@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal
 from typing import Any
 
 from . import errors
@@ -38,7 +39,8 @@ MIN_EXPONENT = -130  # adjusted exponent of the smallest non-zero magnitude
 
 # Enough precision that no valid number is ever rounded while parsing or adding.
 DECIMAL_CONTEXT = Context(prec=300, Emax=999999, Emin=-999999)
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# What Java's BigDecimal accepts: ASCII digits only, an optional sign and exponent, no spaces.
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 _TYPE_NAMES = {"S": "string", "B": "binary", "N": "number"}
 
@@ -48,33 +50,40 @@ _TYPE_NAMES = {"S": "string", "B": "binary", "N": "number"}
 
 def parse_number(text: Any) -> Decimal:
     """Parse and range-check a DynamoDB number; raise its ValidationException when invalid."""
-    if not isinstance(text, str) or not _NUMBER_RE.fullmatch(text):
-        raise errors.number_not_convertible()
-    value = Decimal(text)
-    return check_number(value)
+    if not isinstance(text, str):
+        raise errors.wrong_json_type(text, "String")
+    if not _NUMBER_RE.fullmatch(text):
+        raise errors.number_not_numeric(text)
+    return check_number(Decimal(text))
 
 
 def check_number(value: Decimal) -> Decimal:
-    """Range- and precision-check a Decimal as DynamoDB does (used after arithmetic too)."""
-    if not value:
+    """Range- and precision-check a Decimal as DynamoDB does (used after arithmetic too) and
+    return it normalized (no trailing zeros).  Works on the digits exactly: no context rounding,
+    so a 300-digit input is refused rather than rounded, and any exponent is range-checked."""
+    if not value.is_finite():
+        raise errors.number_not_numeric(str(value))
+    sign, digits, exponent = value.as_tuple()
+    kept = len(bytes(digits).rstrip(b"\0"))  # drop the trailing zeros
+    if not kept:
         return Decimal(0)
-    value = value.normalize(DECIMAL_CONTEXT)
-    if len(value.as_tuple().digits) > MAX_DIGITS:
-        raise errors.number_too_precise()
-    exponent = value.adjusted()
-    if exponent > MAX_EXPONENT:
+    exponent += len(digits) - kept
+    digits = digits[:kept]
+    adjusted = exponent + len(digits) - 1
+    if adjusted > MAX_EXPONENT:
         raise errors.number_overflow()
-    if exponent < MIN_EXPONENT:
+    if adjusted < MIN_EXPONENT:
         raise errors.number_underflow()
-    return value
+    if len(digits) > MAX_DIGITS:
+        raise errors.number_too_precise()
+    return Decimal((sign, digits, exponent))
 
 
 def format_number(value: Decimal) -> str:
     """The canonical text of a (checked) number: plain digits, no exponent, no trailing zeros."""
     if not value:
         return "0"
-    text = format(value.normalize(DECIMAL_CONTEXT), "f")
-    return text
+    return format(value.normalize(DECIMAL_CONTEXT), "f")
 
 
 def normalize_number(text: Any) -> str:
@@ -95,7 +104,7 @@ def decode_binary(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if not isinstance(value, str):
-        raise errors.serialization("Start of structure or map found where not expected")
+        raise errors.wrong_json_type(value, "Blob")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -119,10 +128,17 @@ def binary_length(b64: str) -> int:
 
 
 def validate_value(value: Any, depth: int = 0) -> AttributeValue:
-    """Check a wire attribute value and return its normalized form (the input is not modified)."""
+    """Check a wire attribute value and return its normalized form (the input is not modified).
+
+    ``depth`` is the nesting level below the attribute (0 for the attribute itself).  DynamoDB
+    counts the attribute as level 1 and refuses anything at level 33 or deeper, so 31 maps
+    around a scalar are accepted and 32 are not.  Errors are raised in document order.
+    Members that are not attribute-value types are ignored, as DynamoDB's JSON reader does."""
     if not isinstance(value, dict):
-        raise errors.serialization("Unexpected value type in payload")
-    present = [k for k, v in value.items() if v is not None]
+        raise errors.wrong_container(value, "map")
+    if depth >= MAX_NESTING_DEPTH:
+        raise errors.nesting_too_deep()
+    present = [k for k, v in value.items() if v is not None and k in TYPES]
     if len(present) != 1:
         if not present:
             raise errors.validation(
@@ -133,80 +149,105 @@ def validate_value(value: Any, depth: int = 0) -> AttributeValue:
             "must contain exactly one of the supported datatypes"
         )
     kind = present[0]
-    raw = value[kind]
-    if kind == "S":
-        if not isinstance(raw, str):
-            raise errors.serialization("NUMBER_VALUE cannot be converted to String")
-        return {"S": raw}
-    if kind == "N":
-        return {"N": normalize_number(raw)}
-    if kind == "B":
-        return {"B": encode_binary(decode_binary(raw))}
-    if kind == "BOOL":
+    return {kind: _VALIDATORS[kind](value[kind], depth)}
+
+
+def _string(raw: Any, depth: int = 0) -> str:  # ``depth`` only matters for L and M
+    if not isinstance(raw, str):
+        raise errors.wrong_json_type(raw, "String")
+    return raw
+
+
+def _number(raw: Any, depth: int = 0) -> str:
+    return normalize_number(raw)
+
+
+def _binary(raw: Any, depth: int = 0) -> str:
+    return encode_binary(decode_binary(raw))
+
+
+def _bool(raw: Any, depth: int = 0) -> bool:
+    if not isinstance(raw, bool):
+        raise errors.wrong_json_type(raw, "Boolean")
+    return raw
+
+
+def _null(raw: Any, depth: int = 0) -> bool:
+    if raw is not True:
         if not isinstance(raw, bool):
-            raise errors.serialization("Unexpected value type in payload")
-        return {"BOOL": raw}
-    if kind == "NULL":
-        if raw is not True:
-            raise errors.validation(
-                errors.INVALID_PARAMS + "Null attribute value types must have the value of true"
-            )
-        return {"NULL": True}
-    if kind in SET_TYPES:
-        return {kind: _validate_set(kind, raw)}
-    if depth >= MAX_NESTING_DEPTH:
-        raise errors.nesting_too_deep()
-    if kind == "L":
+            raise errors.wrong_json_type(raw, "Boolean")
+        raise errors.invalid_parameter("Null attribute value types must have the value of true")
+    return True
+
+
+def _list(raw: Any, depth: int) -> list:
+    if not isinstance(raw, list):
+        raise errors.wrong_container(raw, "list")
+    return [validate_value(v, depth + 1) for v in raw]
+
+
+def _map(raw: Any, depth: int) -> dict:
+    if not isinstance(raw, dict):
+        raise errors.wrong_container(raw, "map")
+    return {_check_name(k): validate_value(v, depth + 1) for k, v in raw.items()}
+
+
+def _set(kind: str):
+    member = {"SS": _string, "NS": _number, "BS": _binary}[kind]
+
+    def check(raw: Any, depth: int = 0) -> list:
         if not isinstance(raw, list):
-            raise errors.serialization("Unexpected value type in payload")
-        return {"L": [validate_value(v, depth + 1) for v in raw]}
-    if kind == "M":
-        if not isinstance(raw, dict):
-            raise errors.serialization("Unexpected value type in payload")
-        return {"M": {_check_name(k): validate_value(v, depth + 1) for k, v in raw.items()}}
-    raise errors.serialization(f"Unknown attribute value type: {kind}")
+            raise errors.wrong_container(raw, "list")
+        if not raw:
+            if kind == "BS":
+                raise errors.invalid_parameter("Binary sets should not be empty")
+            # DynamoDB's wording, grammar and double space included.
+            raise errors.invalid_parameter(f"An {_SET_NAMES[kind]} set  may not be empty")
+        members = [member(v) for v in raw]
+        _check_unique(kind, members)
+        return members
+
+    return check
 
 
 _SET_NAMES = {"SS": "string", "NS": "number", "BS": "binary"}
 
 
-def _validate_set(kind: str, raw: Any) -> list:
-    if not isinstance(raw, list):
-        raise errors.serialization("Unexpected value type in payload")
-    if not raw:
-        # DynamoDB's wording, double space included.
-        article = "An" if kind != "BS" else "Binary"
-        name = _SET_NAMES[kind]
-        if kind == "BS":
-            raise errors.invalid_parameter("Binary sets should not be empty")
-        raise errors.invalid_parameter(f"{article} {name} set  may not be empty")
-    if kind == "SS":
-        if not all(isinstance(v, str) for v in raw):
-            raise errors.serialization("Unexpected value type in payload")
-        members = list(raw)
-        keys = members
-    elif kind == "NS":
-        members = [normalize_number(v) for v in raw]
-        keys = members
-    else:
-        members = [encode_binary(decode_binary(v)) for v in raw]
-        keys = members
-    if len(set(keys)) != len(keys):
-        shown = ", ".join(str(v) for v in raw)
-        raise errors.invalid_parameter(f"Input collection [{shown}] contains duplicates.")
-    return members
+def _check_unique(kind: str, members: list) -> None:
+    """Raise DynamoDB's duplicate error.  Empty strings and binaries are valid members.  Number
+    members are compared normalized, so ``1`` and ``1.0`` are duplicates.  The message lists
+    the members seen so far in byte order, then the repeat, then the rest as sent."""
+    seen: set = set()
+    for i, m in enumerate(members):
+        if m not in seen:
+            seen.add(m)
+            continue
+        if kind == "NS":
+            raise errors.duplicate_set_members(None)
+        if kind == "SS":
+            shown = sorted(seen, key=lambda v: v.encode("utf-8")) + members[i:]
+            listed = ", ".join(json.dumps(v, ensure_ascii=False) for v in shown)
+            raise errors.duplicate_set_members(f"[{listed}]")
+        shown = sorted(seen, key=decode_binary) + members[i:]
+        raise errors.duplicate_binary_set_members("[" + ",".join(f'"{v}"' for v in shown) + "]")
+
+
+_VALIDATORS = {
+    "S": _string, "N": _number, "B": _binary, "BOOL": _bool, "NULL": _null, "L": _list,
+    "M": _map, "SS": _set("SS"), "NS": _set("NS"), "BS": _set("BS"),
+}
 
 
 def _check_name(name: Any) -> str:
     if not isinstance(name, str):
-        raise errors.serialization("Unexpected value type in payload")
+        raise errors.wrong_json_type(name, "String")
     return name
 
 
 def validate_item(item: Any) -> Item:
     """Validate every attribute of an item; returns the normalized item (no size check)."""
     if not isinstance(item, dict):
-        raise errors.serialization("Unexpected value type in payload")
+        raise errors.wrong_container(item, "map")
     out: Item = {}
     for name, value in item.items():
         _check_name(name)
@@ -230,11 +271,11 @@ def check_item_size(item: Item) -> int:
 def number_size(normalized: str) -> int:
     """Storage size of a number: one byte of exponent plus one byte per base-100 digit pair,
     pairs aligned on the decimal point, plus one byte for a negative number."""
-    value = Decimal(normalized)
-    if not value:
+    sign, digits, exponent = Decimal(normalized).as_tuple()
+    kept = len(bytes(digits).rstrip(b"\0"))  # trailing zeros are not stored
+    if not kept:
         return 1
-    sign, digits, exponent = value.as_tuple()
-    lowest = exponent  # decimal position of the least significant digit
+    lowest = exponent + len(digits) - kept  # decimal position of the least significant digit
     highest = exponent + len(digits) - 1
     pairs = highest // 2 - lowest // 2 + 1
     return 1 + pairs + (1 if sign else 0)
@@ -251,12 +292,8 @@ def value_size(value: AttributeValue) -> int:
         return binary_length(raw)
     if kind in ("BOOL", "NULL"):
         return 1
-    if kind == "SS":
-        return sum(len(v.encode("utf-8")) for v in raw)
-    if kind == "NS":
-        return sum(number_size(v) for v in raw)
-    if kind == "BS":
-        return sum(binary_length(v) for v in raw)
+    if kind in SET_TYPES:  # the members' sizes, no overhead
+        return sum(value_size({SET_ELEMENT[kind]: v}) for v in raw)
     if kind == "L":
         return 3 + sum(1 + value_size(v) for v in raw)
     # M
@@ -345,25 +382,19 @@ def _set_from_python(value: set | frozenset) -> AttributeValue:
 
 
 def to_python(value: AttributeValue) -> Any:
-    """A normalized attribute value to plain Python (numbers as int or Decimal)."""
+    """A normalized attribute value to plain Python (numbers as int or Decimal, sets as sets)."""
     (kind, raw), = value.items()
-    if kind == "S" or kind == "BOOL":
-        return raw
+    if kind in SET_TYPES:
+        return {to_python({SET_ELEMENT[kind]: v}) for v in raw}
+    if kind == "L":
+        return [to_python(v) for v in raw]
+    if kind == "M":
+        return {k: to_python(v) for k, v in raw.items()}
     if kind == "N":
         return _number_to_python(raw)
     if kind == "B":
         return decode_binary(raw)
-    if kind == "NULL":
-        return None
-    if kind == "SS":
-        return set(raw)
-    if kind == "NS":
-        return {_number_to_python(v) for v in raw}
-    if kind == "BS":
-        return {decode_binary(v) for v in raw}
-    if kind == "L":
-        return [to_python(v) for v in raw]
-    return {k: to_python(v) for k, v in raw.items()}
+    return None if kind == "NULL" else raw  # S, BOOL
 
 
 def _number_to_python(text: str) -> int | Decimal:
