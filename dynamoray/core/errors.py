@@ -170,6 +170,10 @@ def expression_empty(kind: str) -> DynamoError:
     return invalid_expression(kind, "The expression can not be empty;")
 
 
+def expression_too_large(kind: str, size: int) -> DynamoError:
+    return invalid_expression(kind, f"Expression size has exceeded the maximum allowed size; expression size: {size}")
+
+
 def redundant_parentheses(kind: str) -> DynamoError:
     return invalid_expression(kind, "The expression has redundant parentheses;")
 

@@ -15,7 +15,7 @@ map-key names) and ``int`` (list indexes), and values are :class:`Literal`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 import orjson
@@ -204,12 +204,20 @@ class DeleteAction:
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """An UpdateExpression: its clauses' actions in the order written."""
+    """An UpdateExpression: its clauses' actions in the order written.
+
+    ``legacy`` marks an Update translated from the legacy ``AttributeUpdates`` parameter, whose
+    semantics differ slightly: ADD also appends to lists, and a type clash is reported as
+    "Type mismatch for attribute to update"."""
 
     sets: tuple[SetAction, ...] = ()
     removes: tuple[RemoveAction, ...] = ()
     adds: tuple[AddAction, ...] = ()
     deletes: tuple[DeleteAction, ...] = ()
+    legacy: bool = False
+    # The clause keywords in the order written ("SET", "REMOVE", ...), kept by the parser only so
+    # that overlapping-path errors name the paths in text order; not part of equality.
+    clauses: tuple[str, ...] = field(default=(), compare=False)
 
 
 # --- projections -----------------------------------------------------------------------------

@@ -1,0 +1,266 @@
+"""A table partition's state and its pure decide/evolve/read functions.
+
+``PartitionState`` holds the items of one table's shards: partition keys ordered by their stable
+hash (so a Scan, its pagination and parallel-scan segments are deterministic ranges), and within
+each partition key the items ordered by sort key (order-preserving key bytes).
+
+- :func:`decide` maps (state, command) to a :class:`WriteOutcome` or raises a DynamoError; it never
+  changes the state, so it is safe to retry.
+- :func:`evolve` folds one :class:`ItemChange` into the state; rebuilding a partition is
+  ``evolve`` over its log.
+- :func:`get_item`, :func:`query` and :func:`scan` read the state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from sortedcontainers import SortedDict
+
+from . import errors, keys, values
+from .commands import (
+    INSERT, MODIFY, REMOVE, ConditionCheckCommand, DeleteCommand, ItemChange, Item, Page,
+    PutCommand, QuerySpec, ScanSpec, UpdateCommand, WriteOutcome,
+)
+from .expressions import ast, evaluate, keymatch, projection, update as update_mod
+
+MAX_PAGE_BYTES = 1024 * 1024
+_HASH_SPACE = 1 << 64
+
+
+def hash_slot(schema: keys.KeySchema, item: Item) -> tuple[int, tuple[str, Any]]:
+    """The ordering slot of an item's partition key: (stable hash, (type, value))."""
+    value = item[schema.hash_name]
+    kind, raw = next(iter(value.items()))
+    return keys.partition_hash(value), (kind, raw)
+
+
+def sort_slot(schema: keys.KeySchema, item: Item) -> bytes:
+    if schema.range_name is None:
+        return b""
+    return keys.sort_key_bytes(item[schema.range_name])
+
+
+class PartitionState:
+    """Items of one table partition (mutable; only :func:`evolve` changes it)."""
+
+    __slots__ = ("schema", "collections", "item_count", "size_bytes", "applied_offset")
+
+    def __init__(self, schema: keys.KeySchema) -> None:
+        self.schema = schema
+        self.collections: SortedDict = SortedDict()  # hash slot -> SortedDict(sort bytes -> item)
+        self.item_count = 0
+        self.size_bytes = 0
+        self.applied_offset = -1  # the log offset of the last change folded in
+
+    def lookup(self, key: Item) -> Item | None:
+        collection = self.collections.get(hash_slot(self.schema, key))
+        if collection is None:
+            return None
+        return collection.get(sort_slot(self.schema, key))
+
+
+def key_of(schema: keys.KeySchema, item: Item) -> Item:
+    return {name: item[name] for name in schema.names}
+
+
+# --- decide ----------------------------------------------------------------------------------
+
+
+def _check_condition(condition: ast.Condition | None, old: Item | None, return_old: bool) -> None:
+    if condition is not None and not evaluate.evaluate_condition(condition, old):
+        raise errors.conditional_check_failed(old if (return_old and old is not None) else None)
+
+
+def decide(state: PartitionState, command) -> WriteOutcome:
+    """Decide a write against the state; raises DynamoError (ValidationException,
+    ConditionalCheckFailedException, ...) when it must not happen."""
+    if isinstance(command, PutCommand):
+        return _decide_put(state, command)
+    if isinstance(command, UpdateCommand):
+        return _decide_update(state, command)
+    if isinstance(command, DeleteCommand):
+        return _decide_delete(state, command)
+    if isinstance(command, ConditionCheckCommand):
+        key = keys.validate_key(state.schema, command.key)
+        old = state.lookup(key)
+        _check_condition(command.condition, old, command.return_old_on_failure)
+        return WriteOutcome(None, None, 0, 0)
+    raise TypeError(f"not a write command: {command!r}")
+
+
+def _decide_put(state: PartitionState, command: PutCommand) -> WriteOutcome:
+    item = command.item
+    key = keys.extract_key(state.schema, item)
+    new_size = values.check_item_size(item)
+    old = state.lookup(key)
+    _check_condition(command.condition, old, command.return_old_on_failure)
+    change = ItemChange(MODIFY if old is not None else INSERT, key, old, item)
+    attributes = old if command.return_values == "ALL_OLD" else None
+    return WriteOutcome(change, attributes, _size(old), new_size)
+
+
+def _decide_delete(state: PartitionState, command: DeleteCommand) -> WriteOutcome:
+    key = keys.validate_key(state.schema, command.key)
+    old = state.lookup(key)
+    _check_condition(command.condition, old, command.return_old_on_failure)
+    if old is None:
+        return WriteOutcome(None, None, 0, 0)
+    attributes = old if command.return_values == "ALL_OLD" else None
+    return WriteOutcome(ItemChange(REMOVE, key, old, None), attributes, _size(old), 0)
+
+
+def _decide_update(state: PartitionState, command: UpdateCommand) -> WriteOutcome:
+    key = keys.validate_key(state.schema, command.key)
+    old = state.lookup(key)
+    _check_condition(command.condition, old, command.return_old_on_failure)
+    if command.update is not None:
+        update_mod.check_update_keys(command.update, state.schema.names)
+        new = {**update_mod.apply_update(command.update, old), **key}
+    else:
+        new = {**(old or {}), **key}
+    new_size = values.check_item_size(new)
+    change = ItemChange(MODIFY if old is not None else INSERT, key, old, new)
+    return WriteOutcome(change, _update_return(command, old, new), _size(old), new_size)
+
+
+def _update_return(command: UpdateCommand, old: Item | None, new: Item) -> Item | None:
+    mode = command.return_values
+    if mode == "ALL_OLD":
+        return old
+    if mode == "ALL_NEW":
+        return new
+    if mode in ("UPDATED_OLD", "UPDATED_NEW") and command.update is not None:
+        source = old if mode == "UPDATED_OLD" else new
+        if source is None:
+            return None
+        return update_mod.project_updated(command.update, source) or None
+    return None
+
+
+def _size(item: Item | None) -> int:
+    return values.item_size(item) if item is not None else 0
+
+
+# --- evolve ----------------------------------------------------------------------------------
+
+
+def evolve(state: PartitionState, change: ItemChange, offset: int | None = None) -> None:
+    """Fold one change into the state (the only mutation of a PartitionState)."""
+    schema = state.schema
+    slot = hash_slot(schema, change.keys)
+    sort = sort_slot(schema, change.keys)
+    collection = state.collections.get(slot)
+    old = collection.get(sort) if collection is not None else None
+    if old is not None:
+        state.item_count -= 1
+        state.size_bytes -= values.item_size(old)
+    if change.new_image is None:
+        if collection is not None and old is not None:
+            del collection[sort]
+            if not collection:
+                del state.collections[slot]
+    else:
+        if collection is None:
+            collection = state.collections[slot] = SortedDict()
+        collection[sort] = change.new_image
+        state.item_count += 1
+        state.size_bytes += values.item_size(change.new_image)
+    if offset is not None:
+        state.applied_offset = offset
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def get_item(state: PartitionState, key: Item, proj: ast.Projection | None = None) -> Item | None:
+    item = state.lookup(keys.validate_key(state.schema, key))
+    if item is None or proj is None:
+        return item
+    return projection.project(proj, item)
+
+
+def query(state: PartitionState, spec: QuerySpec) -> Page:
+    schema = state.schema
+    probe = {schema.hash_name: spec.hash_value}
+    collection = state.collections.get(hash_slot(schema, probe))
+    if collection is None:
+        return Page([], 0, 0, 0, None)
+    sort_keys = _range_keys(collection, spec.range, spec.forward)
+    if spec.exclusive_start is not None and schema.range_name is not None:
+        start = keys.sort_key_bytes(spec.exclusive_start[schema.range_name])
+        sort_keys = (k for k in sort_keys if (k > start if spec.forward else k < start))
+    elif spec.exclusive_start is not None:
+        sort_keys = iter(())
+    return _collect((collection[k] for k in sort_keys), spec.limit, spec.filter, spec.projection,
+                    spec.count_only, schema)
+
+
+def _range_keys(collection: SortedDict, rc: ast.RangeKeyCondition | None, forward: bool) -> Iterator[bytes]:
+    reverse = not forward
+    if rc is None:
+        return iter(collection.irange(reverse=reverse))
+    bounds = [keys.sort_key_bytes(v) for v in rc.values]
+    op = rc.op
+    if op == "=":
+        return iter(collection.irange(bounds[0], bounds[0], reverse=reverse))
+    if op == "<":
+        return iter(collection.irange(None, bounds[0], (True, False), reverse=reverse))
+    if op == "<=":
+        return iter(collection.irange(None, bounds[0], reverse=reverse))
+    if op == ">":
+        return iter(collection.irange(bounds[0], None, (False, True), reverse=reverse))
+    if op == ">=":
+        return iter(collection.irange(bounds[0], None, reverse=reverse))
+    if op == "BETWEEN":
+        return iter(collection.irange(bounds[0], bounds[1], reverse=reverse))
+    # begins_with: matches are contiguous from the prefix on
+    matches = []
+    for k in collection.irange(bounds[0], None):
+        if not keymatch.range_matches(rc, collection[k][rc.name]):
+            break
+        matches.append(k)
+    return reversed(matches) if reverse else iter(matches)
+
+
+def scan(state: PartitionState, spec: ScanSpec) -> Page:
+    schema = state.schema
+    lo = -(-spec.segment * _HASH_SPACE // spec.total_segments)
+    hi = -(-(spec.segment + 1) * _HASH_SPACE // spec.total_segments)
+    return _collect(_scan_items(state, lo, hi, spec.exclusive_start), spec.limit, spec.filter,
+                    spec.projection, spec.count_only, schema)
+
+
+def _scan_items(state: PartitionState, lo: int, hi: int, start: Item | None) -> Iterator[Item]:
+    schema = state.schema
+    first_slot, first_sort = None, None
+    if start is not None:
+        first_slot = hash_slot(schema, start)
+        first_sort = sort_slot(schema, start)
+        lo = max(lo, first_slot[0])
+    for slot in state.collections.irange((lo,), (hi,), (True, False)):
+        collection = state.collections[slot]
+        if first_slot is not None and slot < first_slot:
+            continue
+        if first_slot is not None and slot == first_slot:
+            yield from (collection[k] for k in collection.irange(first_sort, None, (False, True)))
+            continue
+        yield from collection.values()
+
+
+def _collect(items: Iterator[Item], limit: int | None, filt: ast.Condition | None,
+             proj: ast.Projection | None, count_only: bool, schema: keys.KeySchema) -> Page:
+    out: list[Item] = []
+    scanned = count = read = 0
+    last: Item | None = None
+    for item in items:
+        scanned += 1
+        read += values.item_size(item)
+        last = item
+        if filt is None or evaluate.evaluate_condition(filt, item):
+            count += 1
+            if not count_only:
+                out.append(projection.project(proj, item) if proj is not None else item)
+        if (limit is not None and scanned >= limit) or read >= MAX_PAGE_BYTES:
+            return Page(out, count, scanned, read, key_of(schema, last))
+    return Page(out, count, scanned, read, None)
