@@ -1,0 +1,177 @@
+"""The in-process engine: the catalog and every table partition in this process.
+
+It implements the engine protocol the gateway calls, over the pure core (``core.catalog``,
+``core.partition``).  With an :class:`~dynamoray.events.log.EventLog` it is durable: the catalog
+has its own topic, each table one topic; a write is acknowledged only once its event is durable
+(pipelined with group commit, see ``pipeline.py``), and :meth:`open` rebuilds everything by
+replaying the log.  Without a log it keeps state in memory only (unit and gateway tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from ..core import catalog, errors, partition, tables
+from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
+from ..events.log import TopicExistsError
+from . import records
+from .pipeline import BrokenPartition, WritePipeline
+
+CATALOG_TOPIC = "dynamoray.catalog"
+
+
+def table_topic(description: dict) -> str:
+    return f"dynamoray.table.{description['TableId']}"
+
+
+class LocalEngine:
+    def __init__(self, log: Any | None = None) -> None:
+        self._log = log
+        self._catalog = catalog.CatalogState()
+        self._pipelines: dict[str, WritePipeline] = {}
+        self._writers: dict[str, Any] = {}
+        self._catalog_writer = None
+        self._catalog_lock = asyncio.Lock()
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Rebuild the catalog and every table from the log (no-op without a log)."""
+        if self._log is None:
+            return
+        await asyncio.to_thread(self._recover)
+
+    def _recover(self) -> None:
+        log = self._log
+        try:
+            log.create_topic(CATALOG_TOPIC, 1)
+        except TopicExistsError:  # a restart: recover from it
+            pass
+        for value in records.read_all(log, CATALOG_TOPIC):
+            catalog.evolve(self._catalog, records.decode_catalog(value))
+        self._catalog_writer = log.open_writer(CATALOG_TOPIC, 0)
+        for name, description in self._catalog.tables.items():
+            self._open_table(description, replay=True)
+
+    def _open_table(self, description: dict, replay: bool) -> None:
+        state = partition.PartitionState(tables.key_schema_of(description))
+        name = description["TableName"]
+        if self._log is not None:
+            topic = table_topic(description)
+            if replay:
+                for offset, value in records.read_all_with_offsets(self._log, topic):
+                    partition.evolve(state, records.decode_change(value), offset)
+            writer = self._writers[name] = self._log.open_writer(topic, 0)
+            append = lambda batch, w=writer: asyncio.to_thread(w.append, batch)  # noqa: E731
+        else:
+            async def append(batch: list[bytes]) -> list[int]:
+                start = state.applied_offset + 1
+                return list(range(start, start + len(batch)))
+        self._pipelines[name] = WritePipeline(state, append, records.encode_change)
+
+    async def _record(self, event: dict) -> None:
+        """Make a catalog event durable, then fold it in."""
+        async with self._catalog_lock:
+            if self._catalog_writer is not None:
+                await asyncio.to_thread(self._catalog_writer.append, [records.encode_catalog(event)])
+            catalog.evolve(self._catalog, event)
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    async def create_table(self, description: dict) -> dict:
+        name = description["TableName"]
+        if name in self._catalog.tables:
+            raise errors.table_already_exists(name)
+        if self._log is not None:
+            await asyncio.to_thread(self._log.create_topic, table_topic(description), 1)
+        await self._record(catalog.table_created(description))
+        self._open_table(description, replay=False)
+        return await self.describe_table(name)
+
+    async def describe_table(self, name: str) -> dict:
+        out = copy.deepcopy(self._catalog.description(name))
+        state = self._pipelines[name].state
+        out["ItemCount"] = state.item_count
+        out["TableSizeBytes"] = state.size_bytes
+        return out
+
+    async def list_tables(self) -> list[str]:
+        return sorted(self._catalog.tables)
+
+    async def replace_table(self, name: str, description: dict) -> dict:
+        self._catalog.description(name)
+        await self._record(catalog.table_updated(description))
+        return await self.describe_table(name)
+
+    async def delete_table(self, name: str) -> dict:
+        description = await self.describe_table(name)
+        await self._record(catalog.table_deleted(name))
+        self._pipelines.pop(name, None)
+        writer = self._writers.pop(name, None)
+        if writer is not None:
+            writer.close()
+            await asyncio.to_thread(self._log.delete_topic, table_topic(description))
+        description["TableStatus"] = "DELETING"
+        return description
+
+    async def get_tags(self, arn: str) -> dict[str, str]:
+        return dict(self._catalog.tags.get(arn, {}))
+
+    async def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        await self._record(catalog.tags_set(arn, tags))
+
+    async def get_ttl(self, name: str) -> dict | None:
+        self._catalog.description(name)
+        return self._catalog.ttl.get(name)
+
+    async def set_ttl(self, name: str, spec: dict) -> None:
+        self._catalog.description(name)
+        await self._record(catalog.time_to_live_set(name, spec))
+
+    # --- items -----------------------------------------------------------------------------
+
+    def _pipeline(self, table: str) -> WritePipeline:
+        pipeline = self._pipelines.get(table)
+        if pipeline is None:
+            raise errors.resource_not_found()
+        return pipeline
+
+    async def key_schema(self, table: str):
+        return self._pipeline(table).state.schema
+
+    async def write(self, table: str, command: Any) -> WriteOutcome:
+        pipeline = self._pipeline(table)
+        try:
+            return await pipeline.write(command)
+        except BrokenPartition:
+            await self._rebuild(table)
+            raise errors.internal_server_error("The write could not be made durable; it was not applied")
+
+    async def _rebuild(self, table: str) -> None:
+        """Fail-stop recovery: replace a broken partition by a replay of its log."""
+        description = self._catalog.tables.get(table)
+        if description is None or self._log is None:
+            return
+        writer = self._writers.pop(table, None)
+        if writer is not None:
+            writer.close()
+        await asyncio.to_thread(self._open_table, description, True)
+
+    async def get(self, table: str, key: Item, projection=None, consistent: bool = False) -> Item | None:
+        return partition.get_item(self._pipeline(table).state, key, projection)
+
+    async def query(self, table: str, spec: QuerySpec, consistent: bool = False) -> Page:
+        return partition.query(self._pipeline(table).state, spec)
+
+    async def scan(self, table: str, spec: ScanSpec, consistent: bool = False) -> Page:
+        return partition.scan(self._pipeline(table).state, spec)
+
+    async def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        if self._catalog_writer is not None:
+            self._catalog_writer.close()
+        if self._log is not None:
+            self._log.close()

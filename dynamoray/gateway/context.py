@@ -1,0 +1,20 @@
+"""What an operation handler gets besides the request body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    engine: Any  # the storage engine (actors/engine.py protocol)
+    principal: Principal
+    region: str
+    account_id: str
+    request_id: str
+
+    def table_arn(self, table: str) -> str:
+        return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{table}"

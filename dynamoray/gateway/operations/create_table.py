@@ -1,0 +1,18 @@
+"""CreateTable: validate, build the description, register it (ACTIVE at once)."""
+
+import time
+import uuid
+
+from ...core import tables
+from . import operation
+
+
+@operation("CreateTable")
+async def create_table(ctx, body: dict) -> dict:
+    description = tables.new_table_description(
+        body, arn=ctx.table_arn(body["TableName"]), table_id=str(uuid.uuid4()), now=time.time()
+    )
+    created = await ctx.engine.create_table(description)
+    if body.get("Tags"):
+        await ctx.engine.set_tags(created["TableArn"], {t["Key"]: t["Value"] for t in body["Tags"]})
+    return {"TableDescription": created}

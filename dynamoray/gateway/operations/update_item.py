@@ -1,0 +1,33 @@
+"""UpdateItem (UpdateExpression or the legacy AttributeUpdates)."""
+
+from ...core.commands import UpdateCommand
+from ...core.expressions import legacy
+from .. import capacity, requests
+from . import operation
+
+RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+
+
+@operation("UpdateItem")
+async def update_item(ctx, body: dict) -> dict:
+    ex = requests.expression_context(body)
+    if "UpdateExpression" in body:
+        update = ex.update(body["UpdateExpression"])
+    elif "AttributeUpdates" in body:
+        update = legacy.attribute_updates_to_update(body["AttributeUpdates"])
+    else:
+        update = None
+    command = UpdateCommand(
+        key=requests.key(body),
+        update=update,
+        condition=requests.write_condition(ex, body),
+        return_values=requests.return_values(body, RETURN_VALUES),
+        return_old_on_failure=requests.return_old_on_failure(body),
+    )
+    ex.check_unused()
+    table = body["TableName"]
+    outcome = await ctx.engine.write(table, command)
+    response: dict = {}
+    if outcome.attributes:
+        response["Attributes"] = outcome.attributes
+    return capacity.attach(response, capacity.for_write(body, table, outcome.old_size, outcome.new_size))

@@ -1,0 +1,73 @@
+"""Request pieces several operations share: expressions (modern or legacy), ReturnValues, keys.
+
+Every expression is parsed once here, at the edge; commands carry typed ASTs inward.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..core import errors, values
+from ..core.expressions import ExpressionContext, ast, legacy
+
+_EXPRESSION_FIELDS = (
+    "ConditionExpression", "UpdateExpression", "ProjectionExpression", "FilterExpression",
+    "KeyConditionExpression",
+)
+
+
+def expression_context(body: dict) -> ExpressionContext:
+    """The request's placeholders, after DynamoDB's checks that expressions use them."""
+    legacy.check_no_mixing(body)
+    present = [f for f in _EXPRESSION_FIELDS if f in body]
+    if "ExpressionAttributeNames" in body and not present:
+        raise errors.validation("ExpressionAttributeNames can only be specified when using expressions")
+    if "ExpressionAttributeValues" in body and not present:
+        raise errors.validation(
+            "ExpressionAttributeValues can only be specified when using expressions: "
+            "ConditionExpression is null"
+        )
+    return ExpressionContext(body.get("ExpressionAttributeNames"), body.get("ExpressionAttributeValues"))
+
+
+def write_condition(ex: ExpressionContext, body: dict) -> ast.Condition | None:
+    if "ConditionExpression" in body:
+        return ex.condition(body["ConditionExpression"], "ConditionExpression")
+    if "Expected" in body:
+        return legacy.expected_to_condition(body["Expected"], body.get("ConditionalOperator"))
+    return None
+
+
+def filter_condition(ex: ExpressionContext, body: dict, legacy_field: str) -> ast.Condition | None:
+    if "FilterExpression" in body:
+        return ex.condition(body["FilterExpression"], "FilterExpression")
+    if legacy_field in body:
+        return legacy.filter_to_condition(body[legacy_field], body.get("ConditionalOperator"))
+    return None
+
+
+def projection(ex: ExpressionContext, body: dict) -> ast.Projection | None:
+    if "ProjectionExpression" in body:
+        return ex.projection(body["ProjectionExpression"])
+    if "AttributesToGet" in body:
+        return legacy.attributes_to_get_to_projection(body["AttributesToGet"])
+    return None
+
+
+def return_values(body: dict, allowed: Iterable[str]) -> str:
+    mode = body.get("ReturnValues") or "NONE"
+    if mode not in allowed:
+        raise errors.validation("Return values set to invalid value")
+    return mode
+
+
+def return_old_on_failure(body: dict) -> bool:
+    return (body.get("ReturnValuesOnConditionCheckFailure") or "NONE") == "ALL_OLD"
+
+
+def item(body: dict, field: str = "Item") -> dict:
+    return values.validate_item(body[field])
+
+
+def key(body: dict, field: str = "Key") -> dict:
+    return values.validate_item(body[field])

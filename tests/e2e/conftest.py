@@ -1,0 +1,87 @@
+"""End-to-end fixtures: a gateway on a free loopback port and boto3 clients signed for it.
+
+Tables are named by key shape (``table_s``: hash key ``p`` of type S; ``table_sn``: hash ``p`` S and
+range ``c`` N; ...), created once per session and emptied of nothing: tests use unique keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from dynamoray.actors.local import LocalEngine
+from dynamoray.gateway.runner import BackgroundServer, build_gateway
+from dynamoray.gateway.server import ServerConfig
+
+ACCESS_KEY, SECRET_KEY = "AKIDTESTTESTTEST", "test-secret-key"
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def server():
+    gateway = build_gateway(LocalEngine(), ACCESS_KEY, SECRET_KEY, ServerConfig(region=REGION))
+    background = BackgroundServer(gateway).start()
+    yield background
+    background.stop()
+
+
+def make_client(endpoint: str, service: str = "dynamodb", secret: str = SECRET_KEY, access: str = ACCESS_KEY):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture(scope="session")
+def ddb(server):
+    return make_client(server.endpoint)
+
+
+@pytest.fixture(scope="session")
+def resource(server):
+    return boto3.resource(
+        "dynamodb", endpoint_url=server.endpoint, region_name=REGION,
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+    )
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def create(ddb, key_schema: list[tuple[str, str, str]], name: str | None = None) -> str:
+    name = name or unique()
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": n, "KeyType": kt} for n, _, kt in key_schema],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t, _ in key_schema],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+@pytest.fixture(scope="session")
+def table_s(ddb):
+    return create(ddb, [("p", "S", "HASH")])
+
+
+@pytest.fixture(scope="session")
+def table_sn(ddb):
+    return create(ddb, [("p", "S", "HASH"), ("c", "N", "RANGE")])
+
+
+@pytest.fixture(scope="session")
+def table_ss(ddb):
+    return create(ddb, [("p", "S", "HASH"), ("c", "S", "RANGE")])
+
+
+@pytest.fixture(scope="session")
+def table_sb(ddb):
+    return create(ddb, [("p", "S", "HASH"), ("c", "B", "RANGE")])
