@@ -69,7 +69,7 @@ class LocalEngine:
             async def append(batch: list[bytes]) -> list[int]:
                 start = state.applied_offset + 1
                 return list(range(start, start + len(batch)))
-        self._pipelines[name] = WritePipeline(state, append, records.encode_change)
+        self._pipelines[name] = WritePipeline(state, append, records.change_encoder(description["TableId"]))
 
     async def _record(self, event: dict) -> None:
         """Make a catalog event durable, then fold it in."""
@@ -107,7 +107,7 @@ class LocalEngine:
 
     async def delete_table(self, name: str) -> dict:
         description = await self.describe_table(name)
-        await self._record(catalog.table_deleted(name))
+        await self._record(catalog.table_deleted(self._catalog.description(name)))
         self._pipelines.pop(name, None)
         writer = self._writers.pop(name, None)
         if writer is not None:
@@ -116,11 +116,12 @@ class LocalEngine:
         description["TableStatus"] = "DELETING"
         return description
 
-    async def get_tags(self, arn: str) -> dict[str, str]:
-        return dict(self._catalog.tags.get(arn, {}))
+    async def get_tags(self, name: str) -> dict[str, str]:
+        self._catalog.description(name)
+        return dict(self._catalog.tags.get(name, {}))
 
-    async def set_tags(self, arn: str, tags: dict[str, str]) -> None:
-        await self._record(catalog.tags_set(arn, tags))
+    async def set_tags(self, name: str, tags: dict[str, str]) -> None:
+        await self._record(catalog.tags_changed(self._catalog.description(name), tags))
 
     async def get_ttl(self, name: str) -> dict | None:
         self._catalog.description(name)
@@ -128,7 +129,7 @@ class LocalEngine:
 
     async def set_ttl(self, name: str, spec: dict) -> None:
         self._catalog.description(name)
-        await self._record(catalog.time_to_live_set(name, spec))
+        await self._record(catalog.time_to_live_changed(self._catalog.description(name), spec))
 
     # --- items -----------------------------------------------------------------------------
 

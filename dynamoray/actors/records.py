@@ -1,33 +1,40 @@
-"""Log records of the engine: item changes and catalog events to bytes and back, and replay."""
+"""Log records of the engines: item changes and catalog events through the event codec, and replay."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
-import orjson
+from typing import Any, Callable, Iterator
 
 from ..core.commands import ItemChange
+from ..events.codec import EventCodec
+from ..schemas.events import ItemChanged
 
 _READ_BATCH = 5000
+CODEC = EventCodec()
 
 
-def encode_change(change: ItemChange) -> bytes:
-    return orjson.dumps(
-        {"v": 1, "e": change.event_name, "k": change.keys, "o": change.old_image, "n": change.new_image}
-    )
+def change_encoder(table_id: str, shard: int = 0, region: str = "") -> Callable[[ItemChange], bytes]:
+    """The encoder of one table shard's item changes."""
+
+    def encode(change: ItemChange) -> bytes:
+        return CODEC.encode(ItemChanged(
+            table_id=table_id, shard=shard, event_name=change.event_name, keys=change.keys,
+            old_image=change.old_image, new_image=change.new_image, region=region,
+        ))
+
+    return encode
 
 
 def decode_change(value: bytes) -> ItemChange:
-    record = orjson.loads(value)
-    return ItemChange(record["e"], record["k"], record["o"], record["n"])
+    event = CODEC.decode(value)
+    return ItemChange(event.event_name, event.keys, event.old_image, event.new_image)
 
 
-def encode_catalog(event: dict) -> bytes:
-    return orjson.dumps(event)
+def encode_catalog(event: Any) -> bytes:
+    return CODEC.encode(event)
 
 
-def decode_catalog(value: bytes) -> dict:
-    return orjson.loads(value)
+def decode_catalog(value: bytes) -> Any:
+    return CODEC.decode(value)
 
 
 def read_all_with_offsets(log: Any, topic: str, partition: int = 0) -> Iterator[tuple[int, bytes]]:

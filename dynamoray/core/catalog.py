@@ -1,9 +1,8 @@
-"""The catalog: table metadata as a fold of catalog events.
+"""The catalog: table metadata as a fold of catalog events (``dynamoray.schemas.events``).
 
-Catalog events are plain dicts (they go to the catalog's own log topic):
-``{"type": "TableCreated", "description": {...}}``, ``{"type": "TableUpdated", "description":
-{...}}``, ``{"type": "TableDeleted", "name": ...}``, ``{"type": "TagsSet", "arn": ..., "tags":
-{...}}``, ``{"type": "TimeToLiveSet", "name": ..., "spec": {...}}``.
+``TableCreated``/``TableUpdated`` carry the whole table description (DescribeTable's shape),
+``TableDeleted`` removes it, ``TagsChanged`` and ``TimeToLiveChanged`` carry the table's whole new
+tag map / TTL setting.
 """
 
 from __future__ import annotations
@@ -11,13 +10,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from ..schemas.events import TableCreated, TableDeleted, TableUpdated, TagsChanged, TimeToLiveChanged
 from . import errors
 
 
 @dataclass
 class CatalogState:
     tables: dict[str, dict] = field(default_factory=dict)  # name -> description
-    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # table arn -> tags
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> tags
     ttl: dict[str, dict] = field(default_factory=dict)  # name -> TimeToLiveDescription
 
     def description(self, name: str) -> dict:
@@ -27,40 +27,37 @@ class CatalogState:
         return description
 
 
-def table_created(description: dict) -> dict:
-    return {"type": "TableCreated", "description": copy.deepcopy(description)}
+def table_created(description: dict) -> TableCreated:
+    return TableCreated(description["TableId"], description["TableName"], copy.deepcopy(description))
 
 
-def table_updated(description: dict) -> dict:
-    return {"type": "TableUpdated", "description": copy.deepcopy(description)}
+def table_updated(description: dict) -> TableUpdated:
+    return TableUpdated(description["TableId"], description["TableName"], copy.deepcopy(description))
 
 
-def table_deleted(name: str) -> dict:
-    return {"type": "TableDeleted", "name": name}
+def table_deleted(description: dict) -> TableDeleted:
+    return TableDeleted(description["TableId"], description["TableName"])
 
 
-def tags_set(arn: str, tags: dict[str, str]) -> dict:
-    return {"type": "TagsSet", "arn": arn, "tags": dict(tags)}
+def tags_changed(description: dict, tags: dict[str, str]) -> TagsChanged:
+    return TagsChanged(description["TableId"], description["TableName"], dict(tags))
 
 
-def time_to_live_set(name: str, spec: dict) -> dict:
-    return {"type": "TimeToLiveSet", "name": name, "spec": dict(spec)}
+def time_to_live_changed(description: dict, spec: dict) -> TimeToLiveChanged:
+    return TimeToLiveChanged(description["TableId"], description["TableName"], dict(spec))
 
 
-def evolve(state: CatalogState, event: dict) -> None:
+def evolve(state: CatalogState, event) -> None:
     """Fold one catalog event into the state."""
-    kind = event["type"]
-    if kind in ("TableCreated", "TableUpdated"):
-        description = event["description"]
-        state.tables[description["TableName"]] = description
-    elif kind == "TableDeleted":
-        description = state.tables.pop(event["name"], None)
-        state.ttl.pop(event["name"], None)
-        if description is not None:
-            state.tags.pop(description["TableArn"], None)
-    elif kind == "TagsSet":
-        state.tags[event["arn"]] = dict(event["tags"])
-    elif kind == "TimeToLiveSet":
-        state.ttl[event["name"]] = dict(event["spec"])
+    if isinstance(event, (TableCreated, TableUpdated)):
+        state.tables[event.table_name] = event.description
+    elif isinstance(event, TableDeleted):
+        state.tables.pop(event.table_name, None)
+        state.tags.pop(event.table_name, None)
+        state.ttl.pop(event.table_name, None)
+    elif isinstance(event, TagsChanged):
+        state.tags[event.table_name] = dict(event.tags)
+    elif isinstance(event, TimeToLiveChanged):
+        state.ttl[event.table_name] = dict(event.spec)
     else:
-        raise ValueError(f"unknown catalog event {kind!r}")
+        raise ValueError(f"not a catalog event: {type(event).__name__}")
