@@ -205,3 +205,43 @@ def test_consumed_capacity_total(ddb, table_s):
     assert got["ConsumedCapacity"]["CapacityUnits"] == 0.5
     strong = ddb.get_item(TableName=table_s, Key={"p": {"S": p}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
     assert strong["ConsumedCapacity"]["CapacityUnits"] == 1.0
+
+
+def test_update_updated_old_and_condition_failure_return(ddb, table_s):
+    p = unique()
+    ddb.put_item(TableName=table_s, Item={"p": {"S": p}, "a": {"N": "1"}, "m": {"M": {"x": {"S": "old"}, "y": {"S": "keep"}}}})
+    old = ddb.update_item(TableName=table_s, Key={"p": {"S": p}}, UpdateExpression="SET a = :two, m.x = :new",
+                          ExpressionAttributeValues={":two": {"N": "2"}, ":new": {"S": "new"}},
+                          ReturnValues="UPDATED_OLD")["Attributes"]
+    assert old == {"a": {"N": "1"}, "m": {"M": {"x": {"S": "old"}}}}
+    with pytest.raises(ClientError) as info:
+        ddb.update_item(TableName=table_s, Key={"p": {"S": p}}, UpdateExpression="SET a = :two",
+                        ConditionExpression="a = :one", ExpressionAttributeValues={":two": {"N": "2"}, ":one": {"N": "1"}},
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    assert info.value.response["Item"]["a"] == {"N": "2"}
+
+
+def test_remove_on_missing_item_creates_only_the_key(ddb, table_s):
+    p = unique()
+    ddb.update_item(TableName=table_s, Key={"p": {"S": p}}, UpdateExpression="REMOVE x.y")
+    assert ddb.get_item(TableName=table_s, Key={"p": {"S": p}})["Item"] == {"p": {"S": p}}
+
+
+def test_update_type_error_at_run_time(ddb, table_s):
+    p = unique()
+    ddb.put_item(TableName=table_s, Item={"p": {"S": p}, "s": {"S": "text"}})
+    with pytest.raises(ClientError) as info:
+        ddb.update_item(TableName=table_s, Key={"p": {"S": p}}, UpdateExpression="SET s = s + :one",
+                        ExpressionAttributeValues={":one": {"N": "1"}})
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert ddb.get_item(TableName=table_s, Key={"p": {"S": p}})["Item"]["s"] == {"S": "text"}
+
+
+def test_item_count_and_size_in_describe_table(ddb):
+    from .conftest import create
+    name = create(ddb, [("p", "S", "HASH")])
+    for i in range(3):
+        ddb.put_item(TableName=name, Item={"p": {"S": f"k{i}"}, "v": {"S": "abc"}})
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["ItemCount"] == 3
+    assert table["TableSizeBytes"] == 3 * (1 + 2 + 1 + 3)

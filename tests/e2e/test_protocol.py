@@ -81,3 +81,24 @@ def test_unknown_target_prefix(server):
     response = _signed_raw(server, "Nope_2020.ListTables", b"{}")
     assert response.status_code == 400
     assert response.json()["__type"].endswith("#UnknownOperationException")
+
+
+def test_wrong_json_type_is_a_serialization_exception(server):
+    response = _signed_raw(server, "DynamoDB_20120810.DescribeTable", b'{"TableName": 5}')
+    assert response.status_code == 400
+    assert response.json()["__type"].endswith("#SerializationException")
+
+
+def test_constraint_violations_are_one_validation_exception(server):
+    body = b'{"TableName": "ab", "Key": {"p": {"S": "x"}}}'
+    response = _signed_raw(server, "DynamoDB_20120810.GetItem", body)
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["__type"] == "com.amazon.coral.validate#ValidationException"
+    assert payload["message"].startswith("1 validation error detected: Value 'ab' at 'tableName'")
+
+
+def test_body_that_is_not_an_object_is_rejected(server):
+    response = _signed_raw(server, TARGET, b"[1, 2]")
+    assert response.status_code == 400
+    assert response.json()["__type"].endswith("#SerializationException")

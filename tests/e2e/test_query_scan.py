@@ -141,3 +141,31 @@ def test_query_value_type_must_match_key_schema(ddb, loaded):
                   ExpressionAttributeValues={":p": {"S": "a"}, ":x": {"S": "1"}})
     assert info.value.response["Error"]["Code"] == "ValidationException"
     assert "does not match schema type" in info.value.response["Error"]["Message"]
+
+
+def test_query_stops_at_one_megabyte_and_resumes(ddb):
+    name = create(ddb, [("p", "S", "HASH"), ("c", "N", "RANGE")])
+    blob = "x" * (300 * 1024)
+    for c in range(6):  # 6 x 300 KB: more than one 1 MB page
+        ddb.put_item(TableName=name, Item={"p": {"S": "big"}, "c": {"N": str(c)}, "blob": {"S": blob}})
+    first = ddb.query(TableName=name, KeyConditionExpression="p = :p", ExpressionAttributeValues={":p": {"S": "big"}},
+                      ProjectionExpression="c")
+    assert 0 < first["Count"] < 6
+    assert first["LastEvaluatedKey"] == {"p": {"S": "big"}, "c": first["Items"][-1]["c"]}
+    rest = ddb.query(TableName=name, KeyConditionExpression="p = :p", ExpressionAttributeValues={":p": {"S": "big"}},
+                     ProjectionExpression="c", ExclusiveStartKey=first["LastEvaluatedKey"])
+    assert _cs(first["Items"]) + _cs(rest["Items"]) == list(range(6))
+    assert "LastEvaluatedKey" not in rest
+
+
+def test_scan_select_count_with_filter(ddb, loaded):
+    out = ddb.scan(TableName=loaded, Select="COUNT", FilterExpression="p = :b", ExpressionAttributeValues={":b": {"S": "b"}})
+    assert out["Count"] == 3 and out["ScannedCount"] == 23 and "Items" not in out
+
+
+def test_exclusive_start_key_must_match_schema(ddb, loaded):
+    with pytest.raises(ClientError) as info:
+        ddb.query(TableName=loaded, KeyConditionExpression="p = :p", ExpressionAttributeValues={":p": {"S": "a"}},
+                  ExclusiveStartKey={"p": {"S": "a"}})
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert info.value.response["Error"]["Message"].startswith("The provided starting key is invalid")
