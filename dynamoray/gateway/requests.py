@@ -9,6 +9,7 @@ from typing import Iterable
 
 from ..core import errors, values
 from ..core.expressions import ExpressionContext, ast, legacy
+from . import capacity
 
 _EXPRESSION_FIELDS = (
     "ConditionExpression", "UpdateExpression", "ProjectionExpression", "FilterExpression",
@@ -71,3 +72,14 @@ def item(body: dict, field: str = "Item") -> dict:
 
 def key(body: dict, field: str = "Key") -> dict:
     return values.validate_item(body[field])
+
+
+async def run_write(ctx, body: dict, ex: ExpressionContext, command) -> dict:
+    """Run a single-item write and shape its response (Attributes, ConsumedCapacity)."""
+    ex.check_unused()
+    table = body["TableName"]
+    outcome = await ctx.engine.write(table, command)
+    response: dict = {}
+    if outcome.attributes:
+        response["Attributes"] = outcome.attributes
+    return capacity.attach(response, capacity.for_write(body, table, outcome.old_size, outcome.new_size))

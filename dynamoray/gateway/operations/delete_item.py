@@ -1,7 +1,7 @@
 """DeleteItem."""
 
 from ...core.commands import DeleteCommand
-from .. import capacity, requests
+from .. import requests
 from . import operation
 
 
@@ -14,10 +14,4 @@ async def delete_item(ctx, body: dict) -> dict:
         return_values=requests.return_values(body, ("NONE", "ALL_OLD")),
         return_old_on_failure=requests.return_old_on_failure(body),
     )
-    ex.check_unused()
-    table = body["TableName"]
-    outcome = await ctx.engine.write(table, command)
-    response: dict = {}
-    if outcome.attributes:
-        response["Attributes"] = outcome.attributes
-    return capacity.attach(response, capacity.for_write(body, table, outcome.old_size, outcome.new_size))
+    return await requests.run_write(ctx, body, ex, command)

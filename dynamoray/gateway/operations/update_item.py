@@ -2,7 +2,7 @@
 
 from ...core.commands import UpdateCommand
 from ...core.expressions import legacy
-from .. import capacity, requests
+from .. import requests
 from . import operation
 
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -24,10 +24,4 @@ async def update_item(ctx, body: dict) -> dict:
         return_values=requests.return_values(body, RETURN_VALUES),
         return_old_on_failure=requests.return_old_on_failure(body),
     )
-    ex.check_unused()
-    table = body["TableName"]
-    outcome = await ctx.engine.write(table, command)
-    response: dict = {}
-    if outcome.attributes:
-        response["Attributes"] = outcome.attributes
-    return capacity.attach(response, capacity.for_write(body, table, outcome.old_size, outcome.new_size))
+    return await requests.run_write(ctx, body, ex, command)
