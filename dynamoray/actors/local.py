@@ -4,7 +4,12 @@ It implements the engine protocol the gateway calls, over the pure core (``core.
 ``core.partition``).  With an :class:`~dynamoray.events.log.EventLog` it is durable: the catalog
 has its own topic, each table one topic; a write is acknowledged only once its event is durable
 (pipelined with group commit, see ``pipeline.py``), and :meth:`open` rebuilds everything by
-replaying the log.  Without a log it keeps state in memory only (unit and gateway tests).
+replaying the log.  Without a log it writes to an in-process :class:`MemoryLog` (unit and gateway
+tests): nothing survives the process, but everything that reads the log (streams) works the same.
+
+Besides the table and item calls, the engine protocol has ``stream_log()``: the
+:class:`EventLog` DynamoDB Streams are read from.  Each table's changes are in topic
+``table_topic(description)``, one stream shard per partition (``dynamoray/events/streams.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import Any
 
 from ..core import catalog, errors, partition, tables
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
-from ..events.log import TopicExistsError
+from ..events.log import EventLog, TopicExistsError
+from ..events.memory import MemoryLog
 from . import records
 from .pipeline import BrokenPartition, WritePipeline
 
@@ -28,7 +34,8 @@ def table_topic(description: dict) -> str:
 
 class LocalEngine:
     def __init__(self, log: Any | None = None) -> None:
-        self._log = log
+        self._in_memory = log is None
+        self._log = MemoryLog() if log is None else log
         self._catalog = catalog.CatalogState()
         self._pipelines: dict[str, WritePipeline] = {}
         self._writers: dict[str, Any] = {}
@@ -38,10 +45,14 @@ class LocalEngine:
     # --- recovery ----------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Rebuild the catalog and every table from the log (no-op without a log)."""
-        if self._log is None:
+        """Rebuild the catalog and every table from the log (no-op in memory)."""
+        if self._in_memory:
             return
         await asyncio.to_thread(self._recover)
+
+    async def stream_log(self) -> EventLog:
+        """The log DynamoDB Streams read: this engine's own (one topic per table)."""
+        return self._log
 
     def _recover(self) -> None:
         log = self._log
@@ -58,17 +69,16 @@ class LocalEngine:
     def _open_table(self, description: dict, replay: bool) -> None:
         state = partition.PartitionState(tables.key_schema_of(description))
         name = description["TableName"]
-        if self._log is not None:
-            topic = table_topic(description)
-            if replay:
-                for offset, value in records.read_all_with_offsets(self._log, topic):
-                    partition.evolve(state, records.decode_change(value), offset)
-            writer = self._writers[name] = self._log.open_writer(topic, 0)
-            append = lambda batch, w=writer: asyncio.to_thread(w.append, batch)  # noqa: E731
+        topic = table_topic(description)
+        if replay:
+            for offset, value in records.read_all_with_offsets(self._log, topic):
+                partition.evolve(state, records.decode_change(value), offset)
+        writer = self._writers[name] = self._log.open_writer(topic, 0)
+        if self._in_memory:  # an in-memory append never blocks: no thread hop
+            async def append(batch: list[bytes], w=writer) -> list[int]:
+                return w.append(batch)
         else:
-            async def append(batch: list[bytes]) -> list[int]:
-                start = state.applied_offset + 1
-                return list(range(start, start + len(batch)))
+            append = lambda batch, w=writer: asyncio.to_thread(w.append, batch)  # noqa: E731
         self._pipelines[name] = WritePipeline(state, append, records.change_encoder(description["TableId"]))
 
     async def _record(self, event: dict) -> None:
@@ -84,8 +94,7 @@ class LocalEngine:
         name = description["TableName"]
         if name in self._catalog.tables:
             raise errors.table_already_exists(name)
-        if self._log is not None:
-            await asyncio.to_thread(self._log.create_topic, table_topic(description), 1)
+        await asyncio.to_thread(self._log.create_topic, table_topic(description), 1)
         await self._record(catalog.table_created(description))
         self._open_table(description, replay=False)
         return await self.describe_table(name)
@@ -153,7 +162,7 @@ class LocalEngine:
     async def _rebuild(self, table: str) -> None:
         """Fail-stop recovery: replace a broken partition by a replay of its log."""
         description = self._catalog.tables.get(table)
-        if description is None or self._log is None:
+        if description is None:
             return
         writer = self._writers.pop(table, None)
         if writer is not None:
@@ -174,5 +183,4 @@ class LocalEngine:
             writer.close()
         if self._catalog_writer is not None:
             self._catalog_writer.close()
-        if self._log is not None:
-            self._log.close()
+        self._log.close()

@@ -7,11 +7,19 @@ hands it out as it is.  Time and ids come in as arguments: this module does no I
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any
 
 from . import errors, keys
 
 PAY_PER_REQUEST, PROVISIONED = "PAY_PER_REQUEST", "PROVISIONED"
+
+# Streams.  Every stream a table had in the last 24 h is kept under STREAMS, an internal member of
+# the description (``public_description`` drops it before it goes on the wire): its label, view
+# type, creation time, and per log partition the offset it starts at and, once disabled, ends at.
+STREAMS = "_Streams"
+STREAM_RETENTION_SECONDS = 24 * 3600
+INTERNAL_MEMBERS = (STREAMS,)
 
 
 def _throughput(request: dict, mode: str) -> dict:
@@ -59,8 +67,10 @@ def new_table_description(request: dict, *, arn: str, table_id: str, now: float)
             "BillingMode": PAY_PER_REQUEST, "LastUpdateToPayPerRequestDateTime": now,
         }
     stream = request.get("StreamSpecification")
-    if stream and stream.get("StreamEnabled"):
-        raise errors.validation("dynamoray does not support streams yet")
+    if stream is not None:
+        view_type = _stream_view_type(stream, creating=True)
+        if view_type is not None:
+            return _enable_stream(description, view_type, now, {})
     return description
 
 
@@ -68,16 +78,19 @@ def key_schema_of(description: dict) -> keys.KeySchema:
     return keys.key_schema_from_wire(description["KeySchema"], description["AttributeDefinitions"])
 
 
-def updated_description(description: dict, request: dict, now: float) -> dict:
-    """Apply an UpdateTable request (billing mode, throughput, deletion protection, table class)."""
+def updated_description(description: dict, request: dict, now: float, stream_offsets: dict | None = None) -> dict:
+    """Apply an UpdateTable request (billing mode, throughput, deletion protection, table class,
+    streams).  ``stream_offsets`` maps each log partition (as a string) to its end offset now: where
+    a stream being enabled starts, or where the one being disabled ends."""
     new = copy.deepcopy(description)
     changed = False
     mode = request.get("BillingMode")
     current = (description.get("BillingModeSummary") or {}).get("BillingMode", PROVISIONED)
     if request.get("GlobalSecondaryIndexUpdates") or request.get("ReplicaUpdates"):
         raise errors.validation("dynamoray does not support secondary indexes or replicas yet")
-    if request.get("StreamSpecification", {}).get("StreamEnabled"):
-        raise errors.validation("dynamoray does not support streams yet")
+    if "StreamSpecification" in request:
+        new = _update_stream(new, request["StreamSpecification"], now, stream_offsets or {})
+        changed = True
     target = mode or current
     if mode is not None and mode != current:
         changed = True
@@ -103,4 +116,77 @@ def updated_description(description: dict, request: dict, now: float) -> dict:
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
             "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
         )
+    return new
+
+
+# --- streams -------------------------------------------------------------------------------------
+
+
+def public_description(description: dict) -> dict:
+    """The description as DynamoDB shows it: without dynamoray's internal members."""
+    return {k: v for k, v in description.items() if k not in INTERNAL_MEMBERS}
+
+
+def stream_label(now: float) -> str:
+    """A stream label: the creation time, ISO 8601 in UTC with milliseconds."""
+    ms = int(round(now * 1000))
+    moment = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def stream_entries(description: dict, now: float) -> list[dict]:
+    """The table's streams that are still readable (enabled, or disabled less than 24 h ago)."""
+    return [
+        entry for entry in description.get(STREAMS, ())
+        if entry.get("DisabledAt") is None or now - entry["DisabledAt"] < STREAM_RETENTION_SECONDS
+    ]
+
+
+def _stream_view_type(spec: dict, creating: bool) -> str | None:
+    """The view type a StreamSpecification enables, or None when it disables the stream."""
+    view_type = spec.get("StreamViewType")
+    if spec.get("StreamEnabled"):
+        if not view_type:
+            raise errors.stream_view_type_required(creating)
+        return view_type
+    if view_type:
+        raise errors.stream_view_type_forbidden(creating)
+    return None
+
+
+def _enable_stream(description: dict, view_type: str, now: float, offsets: dict) -> dict:
+    entries = stream_entries(description, now)
+    labels = {entry["StreamLabel"] for entry in entries}
+    created = now
+    while stream_label(created) in labels:  # two streams enabled within one millisecond
+        created += 0.001
+    label = stream_label(created)
+    entries.append({
+        "StreamLabel": label, "StreamViewType": view_type, "CreationRequestDateTime": created,
+        "StartOffsets": dict(offsets), "EndOffsets": None, "DisabledAt": None,
+    })
+    new = dict(description)
+    new[STREAMS] = entries
+    new["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
+    new["LatestStreamLabel"] = label
+    new["LatestStreamArn"] = f"{description['TableArn']}/stream/{label}"
+    return new
+
+
+def _update_stream(description: dict, spec: dict, now: float, offsets: dict) -> dict:
+    view_type = _stream_view_type(spec, creating=False)
+    enabled = (description.get("StreamSpecification") or {}).get("StreamEnabled", False)
+    if view_type is not None:
+        if enabled:
+            raise errors.stream_already_enabled(description["TableName"])
+        return _enable_stream(description, view_type, now, offsets)
+    if not enabled:
+        raise errors.no_stream_to_disable(description["TableName"])
+    entries = []
+    for entry in stream_entries(description, now):
+        if entry["EndOffsets"] is None:
+            entry = {**entry, "EndOffsets": dict(offsets), "DisabledAt": now}
+        entries.append(entry)
+    new = {k: v for k, v in description.items() if k != "StreamSpecification"}
+    new[STREAMS] = entries
     return new

@@ -136,3 +136,20 @@ def test_table_exists_waiter(ddb):
 def test_describe_limits_and_endpoints(ddb):
     assert ddb.describe_limits()["TableMaxWriteCapacityUnits"] > 0
     assert ddb.describe_endpoints()["Endpoints"][0]["CachePeriodInMinutes"] == 1440
+
+
+def test_descriptions_carry_no_internal_members(ddb, server):
+    # boto3 drops unknown members while parsing, so look at the raw JSON
+    from .test_protocol import _signed_raw
+
+    name = unique()
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    body = ('{"TableName": "%s"}' % name).encode()
+    described = _signed_raw(server, "DynamoDB_20120810.DescribeTable", body).json()["Table"]
+    deleted = _signed_raw(server, "DynamoDB_20120810.DeleteTable", body).json()["TableDescription"]
+    assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    for description in (described, deleted):
+        assert [k for k in description if k.startswith("_")] == []

@@ -15,4 +15,4 @@ async def create_table(ctx, body: dict) -> dict:
     created = await ctx.engine.create_table(description)
     if body.get("Tags"):
         await ctx.engine.set_tags(created["TableName"], {t["Key"]: t["Value"] for t in body["Tags"]})
-    return {"TableDescription": created}
+    return {"TableDescription": tables.public_description(created)}

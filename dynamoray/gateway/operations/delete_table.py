@@ -1,6 +1,6 @@
 """DeleteTable: refused while deletion protection is on."""
 
-from ...core import errors
+from ...core import errors, tables
 from . import operation
 
 
@@ -13,4 +13,4 @@ async def delete_table(ctx, body: dict) -> dict:
             "Resource cannot be deleted as it is currently protected against deletion. "
             "Disable deletion protection first."
         )
-    return {"TableDescription": await ctx.engine.delete_table(name)}
+    return {"TableDescription": tables.public_description(await ctx.engine.delete_table(name))}

@@ -1,8 +1,9 @@
 """DescribeTable."""
 
+from ...core import tables
 from . import operation
 
 
 @operation("DescribeTable")
 async def describe_table(ctx, body: dict) -> dict:
-    return {"Table": await ctx.engine.describe_table(body["TableName"])}
+    return {"Table": tables.public_description(await ctx.engine.describe_table(body["TableName"]))}
