@@ -13,7 +13,15 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     from .gateway.serve import run
 
-    return run(args.host, args.port, args.data_dir, args.region)
+    return run(args.host, args.port, args.data_dir, args.region, engine=args.engine, hosts=args.hosts,
+               max_open=args.max_open_partitions)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", default="./data")
     serve.add_argument("--region", default="us-east-1")
+    serve.add_argument("--engine", choices=("ray", "local"), default="ray",
+                       help="ray: tables in Ray actors on a private local Ray (default); local: in-process")
+    serve.add_argument("--hosts", type=_positive, default=2, help="partition host actors (--engine ray)")
+    serve.add_argument("--max-open-partitions", type=_positive, default=256,
+                       help="open partitions per host before idle ones hibernate (--engine ray)")
     serve.set_defaults(func=_serve)
     return parser
 

@@ -2,10 +2,15 @@
 
 Tables are named by key shape (``table_s``: hash key ``p`` of type S; ``table_sn``: hash ``p`` S and
 range ``c`` N; ...), created once per session and emptied of nothing: tests use unique keys.
+
+The ``server`` fixture is parametrized by engine, so the whole suite runs twice: on ``local`` (the
+in-process ``LocalEngine``) and on ``ray`` (a ``RayEngine`` over a catalog actor and two partition
+host actors on the session's Ray, with the embedded log in a temporary directory).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import boto3
@@ -20,12 +25,26 @@ ACCESS_KEY, SECRET_KEY = "AKIDTESTTESTTEST", "test-secret-key"
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="session")
-def server():
-    gateway = build_gateway(LocalEngine(), ACCESS_KEY, SECRET_KEY, ServerConfig(region=REGION))
+@pytest.fixture(scope="session", params=["local", "ray"])
+def server(request, tmp_path_factory):
+    cluster = None
+    if request.param == "ray":
+        request.getfixturevalue("ray_session")
+        from dynamoray.actors.cluster import Cluster, ClusterConfig
+
+        log_dir = tmp_path_factory.mktemp("e2e-log")
+        cluster = Cluster(ClusterConfig(log_dir=str(log_dir), prefix=f"e2e-{uuid.uuid4().hex[:8]}"))
+        engine = cluster.start()
+    else:
+        engine = LocalEngine()
+    asyncio.run(engine.open())
+    gateway = build_gateway(engine, ACCESS_KEY, SECRET_KEY, ServerConfig(region=REGION))
     background = BackgroundServer(gateway).start()
     yield background
     background.stop()
+    asyncio.run(engine.close())
+    if cluster is not None:
+        cluster.shutdown()
 
 
 def make_client(endpoint: str, service: str = "dynamodb", secret: str = SECRET_KEY, access: str = ACCESS_KEY):

@@ -1,4 +1,7 @@
-"""`dynamoray serve` as a user runs it: a subprocess on the embedded log, killed and restarted."""
+"""`dynamoray serve` as a user runs it: a subprocess on the embedded log, killed and restarted.
+
+These run the in-process engine (`--engine local`) to stay quick; `tests/actors/test_serve_ray.py`
+does the same to the default Ray engine."""
 
 import json
 import os
@@ -22,8 +25,8 @@ AWS = Path(sys.executable).parent / "aws"
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, DYNAMORAY_ROOT_CREDENTIALS=f"{ACCESS_KEY}:{SECRET_KEY}")
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(BIN), "serve", "--engine", "local", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -57,7 +60,7 @@ def test_kill_9_and_restart_keeps_every_acknowledged_write(data_dir):
                         ExpressionAttributeValues={":d": {"N": "1000"}})
         ddb.delete_item(TableName="orders", Key={"id": {"S": "o8"}})
     finally:
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
     proc = _start(data_dir, port)
     try:
@@ -76,8 +79,8 @@ def test_generated_root_credentials_are_printed_once_and_reused(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DYNAMORAY_ROOT_CREDENTIALS"}
     data = tmp_path / "d"
-    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--data-dir", str(data)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([str(BIN), "serve", "--engine", "local", "--port", str(port), "--data-dir", str(data)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (data / "root-credentials.json").exists():

@@ -1,0 +1,333 @@
+"""A partition host: one long-lived process that hosts many table partitions as virtual actors.
+
+Each Ray actor is a whole process (~41 MiB, ~0.4 s to start), so dynamoray never creates one actor
+per table.  A small fixed pool of hosts (2 by default on a 2-core machine) serves every table: a
+table is placed on host ``stable_hash(table_id) % hosts`` (see ``client.host_index``), and a host
+keeps at most ``max_open`` partitions in memory.
+
+- **Open on demand.**  The first call for a table opens its partition: the host becomes the
+  topic's writer (``open_writer`` fences every earlier writer, e.g. the host's previous
+  incarnation), *then* replays the topic into a :class:`~dynamoray.core.partition.PartitionState`,
+  so no record a fenced writer managed to commit is missed.  Concurrent calls share one opening.
+- **Hibernate.**  Open partitions form an LRU; past ``max_open`` the least recently used idle ones
+  (no write in flight) are dropped: their writer and log handle are closed, only their item count
+  and size are kept (for DescribeTable).  The next call brings them back from the log.
+- **Writes** go through the partition's :class:`~.pipeline.WritePipeline` (decide against state
+  plus in-flight writes, group commit, fold in log order, acknowledge once durable).  A failed
+  append fail-stops the partition: it is discarded and rebuilt from the log on the next call.
+- **Reads** (GetItem, Query, Scan) are served from the applied state, which holds every
+  acknowledged write: a strongly consistent read after an acknowledged write always sees it.
+
+Retry contract: a host method may run at most once per call (the actor is started with
+``max_task_retries=0``); if the host dies mid-call the caller gets an error and the write is either
+durable in the log (and replayed on reopen) or absent, never applied twice.
+
+This is a plain class with no Ray import: ``options.py`` makes it an actor, and unit tests drive it
+directly.  The log comes in as a :class:`TopicLogs`, which says how each partition gets its handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from .. import logs
+from ..core import errors, keys, partition
+from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
+from ..events.log import EventLog, UnknownTopicError
+from . import records
+from .pipeline import BrokenPartition, WritePipeline
+
+DEFAULT_MAX_OPEN = 256
+BATCHABLE = frozenset({"write", "get", "query", "scan", "stats"})
+
+log = logs.get("host")
+
+
+def topic_of(table_id: str) -> str:
+    """The log topic of a table (the same name ``LocalEngine`` uses: the data dirs are shared)."""
+    return f"dynamoray.table.{table_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """What a host needs to find and open a table's partition; the gateway caches one per table."""
+
+    table_id: str
+    name: str
+    schema: keys.KeySchema
+
+    @property
+    def topic(self) -> str:
+        return topic_of(self.table_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TableStats:
+    item_count: int
+    size_bytes: int
+
+
+# --- how a host gets log handles ----------------------------------------------------------------
+
+
+class TopicLogs(Protocol):
+    """Gives each open partition a log to use, and takes it back when the partition closes."""
+
+    def acquire(self, topic: str) -> EventLog: ...
+
+    def release(self, topic: str, log: EventLog) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SharedLog:
+    """Every partition uses one log (the memory log in tests; a Kafka client, which is shared)."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+
+    def acquire(self, topic: str) -> EventLog:
+        return self.log
+
+    def release(self, topic: str, log: EventLog) -> None:
+        pass
+
+    def close(self) -> None:
+        self.log.close()
+
+
+@dataclass(frozen=True)
+class LogPerTopic:
+    """A fresh log handle per open partition, closed when it hibernates.
+
+    The embedded log keeps every topic it touched open (two SQLite connections and a committer
+    thread each) until the log itself is closed; one handle per partition is what lets a
+    hibernated partition hold no file or thread.  Picklable, so it can be sent to an actor.
+    """
+
+    factory: Callable[[], EventLog]
+
+    def acquire(self, topic: str) -> EventLog:
+        return self.factory()
+
+    def release(self, topic: str, log: EventLog) -> None:
+        log.close()
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class EmbeddedLogAt:
+    """A picklable factory of :class:`~dynamoray.events.embedded.EmbeddedLog` on ``directory``:
+    each process (catalog, every host) opens the data directory itself."""
+
+    directory: str
+    synchronous: str = "FULL"
+
+    def __call__(self) -> EventLog:
+        from ..events.embedded import EmbeddedLog
+
+        return EmbeddedLog(self.directory, synchronous=self.synchronous)
+
+
+# --- the host --------------------------------------------------------------------------------------
+
+
+class _Open:
+    __slots__ = ("pipeline", "log", "writer", "inflight", "fresh")
+
+    def __init__(self, pipeline: WritePipeline, log: EventLog, writer: Any) -> None:
+        self.pipeline = pipeline
+        self.log = log
+        self.writer = writer
+        self.inflight = 0  # writes in its pipeline: never hibernated while > 0
+        self.fresh = True  # opened, not yet handed to the call that asked: not hibernated either
+
+    def stats(self) -> TableStats:
+        state = self.pipeline.state
+        return TableStats(state.item_count, state.size_bytes)
+
+
+def _replay(log: EventLog, ref: TableRef, release: Callable[[], None]) -> tuple[Any, Any]:
+    """Fence earlier writers, then fold the whole topic: the partition as the log says it is.
+
+    Runs on a worker thread; on failure it releases the log itself, so the handle is never closed
+    under the thread's feet (an asyncio cancellation of the caller does not stop the thread)."""
+    try:
+        writer = log.open_writer(ref.topic, 0)
+    except BaseException:
+        release()
+        raise
+    try:
+        state = partition.PartitionState(ref.schema)
+        for offset, value in records.read_all_with_offsets(log, ref.topic):
+            partition.evolve(state, records.decode_change(value), offset)
+    except BaseException:
+        writer.close()
+        release()
+        raise
+    return state, writer
+
+
+class PartitionHost:
+    def __init__(self, logs: TopicLogs, *, max_open: int = DEFAULT_MAX_OPEN) -> None:
+        if max_open < 1:
+            raise ValueError("max_open must be at least 1")
+        self._logs = logs
+        self._max_open = max_open
+        self._open: OrderedDict[str, _Open] = OrderedDict()  # table id -> partition, LRU first
+        self._opening: dict[str, asyncio.Task] = {}
+        self._dropping: set[str] = set()
+        self._hibernated: dict[str, TableStats] = {}  # last known stats of closed partitions
+        self.opened = 0  # partitions opened (replayed) since start
+        self.hibernations = 0  # partitions closed by the LRU bound since start
+
+    # --- partitions: open on demand, hibernate the least recently used ----------------------
+
+    async def _partition(self, ref: TableRef) -> _Open:
+        """The open partition of ``ref``; the caller uses it before its next ``await``."""
+        while True:  # an opened partition may be hibernated again before this waiter resumes
+            found = self._open.get(ref.table_id)
+            if found is not None:
+                self._open.move_to_end(ref.table_id)
+                found.fresh = False
+                self._hibernate_beyond_bound(keep=ref.table_id)
+                return found
+            if ref.table_id in self._dropping:
+                raise errors.resource_not_found()
+            task = self._opening.get(ref.table_id)
+            if task is None:
+                task = asyncio.get_running_loop().create_task(self._load(ref))
+                self._opening[ref.table_id] = task
+                task.add_done_callback(lambda _t, key=ref.table_id: self._opening.pop(key, None))
+            await asyncio.shield(task)
+
+    async def _load(self, ref: TableRef) -> _Open:
+        log = self._logs.acquire(ref.topic)
+        release = lambda: self._logs.release(ref.topic, log)  # noqa: E731
+        try:
+            state, writer = await asyncio.to_thread(_replay, log, ref, release)
+        except UnknownTopicError:
+            raise errors.resource_not_found() from None
+        append = lambda batch, w=writer: asyncio.to_thread(w.append, batch)  # noqa: E731
+        entry = _Open(WritePipeline(state, append, records.change_encoder(ref.table_id)), log, writer)
+        self._open[ref.table_id] = entry
+        self._hibernated.pop(ref.table_id, None)
+        self.opened += 1
+        self._hibernate_beyond_bound(keep=ref.table_id)
+        return entry
+
+    def _hibernate_beyond_bound(self, keep: str | None = None) -> None:
+        excess = len(self._open) - self._max_open
+        if excess <= 0:
+            return
+        idle = [key for key, entry in self._open.items()
+                if entry.inflight == 0 and not entry.fresh and key != keep]
+        for key in idle[:excess]:
+            self._hibernated[key] = self._close(key).stats()
+            self.hibernations += 1
+
+    def _close(self, table_id: str) -> _Open:
+        entry = self._open.pop(table_id)
+        entry.writer.close()
+        self._logs.release(topic_of(table_id), entry.log)
+        return entry
+
+    # --- the calls ----------------------------------------------------------------------------
+
+    async def write(self, ref: TableRef, command: Any) -> WriteOutcome:
+        entry = await self._partition(ref)
+        entry.inflight += 1
+        try:
+            return await entry.pipeline.write(command)
+        except BrokenPartition:
+            if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
+                self._close(ref.table_id)
+            raise errors.internal_server_error("The write could not be made durable") from None
+        finally:
+            entry.inflight -= 1
+            self._hibernate_beyond_bound()
+
+    async def get(self, ref: TableRef, key: Item, projection: Any = None) -> Item | None:
+        entry = await self._partition(ref)
+        return partition.get_item(entry.pipeline.state, key, projection)
+
+    async def query(self, ref: TableRef, spec: QuerySpec) -> Page:
+        entry = await self._partition(ref)
+        return partition.query(entry.pipeline.state, spec)
+
+    async def scan(self, ref: TableRef, spec: ScanSpec) -> Page:
+        entry = await self._partition(ref)
+        return partition.scan(entry.pipeline.state, spec)
+
+    async def stats(self, ref: TableRef) -> TableStats:
+        """Item count and size: live if open, as of hibernation if closed, else by opening it."""
+        if ref.table_id not in self._open and ref.table_id in self._hibernated:
+            return self._hibernated[ref.table_id]
+        return (await self._partition(ref)).stats()
+
+    async def drop(self, ref: TableRef) -> TableStats:
+        """Forget a deleted table and delete its topic; returns its last known stats."""
+        self._dropping.add(ref.table_id)
+        try:
+            opening = self._opening.get(ref.table_id)
+            if opening is not None:
+                await asyncio.wait([opening])
+            if ref.table_id in self._open:
+                stats = self._close(ref.table_id).stats()
+            else:
+                stats = self._hibernated.get(ref.table_id, TableStats(0, 0))
+            self._hibernated.pop(ref.table_id, None)
+            await asyncio.to_thread(self._delete_topic, ref.topic)
+            return stats
+        finally:
+            self._dropping.discard(ref.table_id)
+
+    def _delete_topic(self, topic: str) -> None:
+        log = self._logs.acquire(topic)
+        try:
+            log.delete_topic(topic)
+        except UnknownTopicError:
+            pass
+        finally:
+            self._logs.release(topic, log)
+
+    async def batch(self, calls: list[tuple[str, tuple]]) -> list[tuple[bool, Any]]:
+        """Run several calls concurrently (one actor call for many requests: ``client.Batching``).
+
+        Each result is ``(True, value)`` or ``(False, DynamoError)``: one failing call does not
+        fail the others."""
+        return list(await asyncio.gather(*(self._one(method, args) for method, args in calls)))
+
+    async def _one(self, method: str, args: tuple) -> tuple[bool, Any]:
+        if method not in BATCHABLE:
+            return False, errors.internal_server_error(f"not a batchable call: {method}")
+        try:
+            return True, await getattr(self, method)(*args)
+        except errors.DynamoError as error:
+            return False, error
+        except Exception as error:  # noqa: BLE001 - one failing call must not fail the batch
+            log.exception("host_call_failed", method=method, error=repr(error))
+            return False, errors.internal_server_error()
+
+    # --- operations ----------------------------------------------------------------------------
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def info(self) -> dict:
+        return {
+            "pid": os.getpid(), "open": len(self._open), "max_open": self._max_open,
+            "opened": self.opened, "hibernations": self.hibernations,
+        }
+
+    def close(self) -> None:
+        """Close every partition (a clean shutdown; nothing is lost without it)."""
+        for table_id in list(self._open):
+            self._close(table_id)
+        self._logs.close()
