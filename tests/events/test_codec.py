@@ -164,3 +164,164 @@ def test_item_changed_round_trips_any_images(old, new, shard, tx):
     event = ItemChanged("t", shard, "MODIFY", {"pk": {"S": "k"}}, old, new, "r", tx)
     codec = EventCodec(cipher=XorCipher(7))
     assert codec.decode(codec.encode(event)) == event
+
+
+# --- the fast path: compiled readers give what fastavro gives --------------------------------------
+
+import io  # noqa: E402
+from unittest import mock  # noqa: E402
+
+import fastavro  # noqa: E402
+import orjson  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+def _values_of(avro_type, json):
+    """A strategy for one field's model value, from its (parsed) Avro type."""
+    if isinstance(avro_type, list):
+        return st.none() | _values_of(next(t for t in avro_type if t != "null"), json)
+    if isinstance(avro_type, dict):
+        return st.sampled_from(avro_type["symbols"])
+    if json:  # None is "absent", which only a union allows
+        return _json.filter(lambda v: v is not None)
+    return {
+        "string": st.text(),
+        "int": st.integers(-(2**31), 2**31 - 1),
+        "long": st.integers(-(2**63), 2**63 - 1),
+        "boolean": st.booleans(),
+    }[avro_type]
+
+
+def _with_fastavro(codec, data):
+    """The reference: the event as fastavro reads it, written and read with the newest schema."""
+    schema = codec.registry.by_id(struct.unpack(">I", data[1:5])[0])
+    record = fastavro.schemaless_reader(io.BytesIO(data[5:]), schema.parsed, None)
+    for f in schema.json_fields:
+        if record[f] is not None:
+            record[f] = orjson.loads(record[f])
+    return codec.registry.types[schema.name](**record)
+
+
+def _typed(event):
+    """Field values with their types (so True and 1 differ)."""
+    return type(event), [(type(getattr(event, f)), getattr(event, f)) for f in event.__dataclass_fields__]
+
+
+def _no_fastavro():
+    return mock.patch.object(fastavro, "schemaless_reader", side_effect=AssertionError("fastavro used"))
+
+
+@pytest.mark.parametrize("name", sorted(ev.EVENT_TYPES))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_fast_reader_reads_every_event_as_fastavro_does(name, data):
+    codec = EventCodec()
+    schema = codec.registry.newest(name)
+    assert schema.id in codec.registry.fast_readers
+    values = {f["name"]: data.draw(_values_of(f["type"], f["name"] in schema.json_fields), label=f["name"])
+              for f in schema.parsed["fields"]}
+    event = ev.EVENT_TYPES[name](**values)
+    encoded = codec.encode(event)
+    encrypted = EventCodec(cipher=XorCipher(3))
+    with _no_fastavro():  # the fast path is taken, plain and encrypted
+        fast, fast_decrypted = codec.decode(encoded), encrypted.decode(encrypted.encode(event))
+    assert _typed(fast) == _typed(fast_decrypted) == _typed(_with_fastavro(codec, encoded))
+    assert fast == event
+
+
+def test_bytes_the_fast_reader_does_not_expect_go_to_fastavro():
+    codec = EventCodec()
+    data = codec.encode(EXAMPLES[1])
+    # trailing bytes: fastavro ignores them, and so does the codec
+    assert codec.decode(data + b"\x00\x07") == EXAMPLES[1]
+    # truncated: fastavro's error
+    for cut in (data[:-1], data[:40]):
+        with pytest.raises(EOFError):
+            codec.decode(cut)
+    # a boolean byte other than 0 or 1: fastavro reads any non-zero byte as true
+    registry = SchemaRegistry([(100, "ItemChanged", 2, _v2_schema())], {"ItemChanged": ItemChangedV2})
+    v2 = EventCodec(registry)
+    written = v2.encode(ItemChangedV2("t", 0, "INSERT", {}, None, {}, ttl_expired=True))
+    assert written[-1] == 1
+    assert v2.decode(written[:-1] + b"\x05").ttl_expired is True
+    # bad UTF-8 in a string
+    bad = data.replace(b"eu-west-1", b"eu-west-\xff")
+    with pytest.raises(UnicodeDecodeError):
+        codec.decode(bad)
+
+
+def test_only_newest_flat_schemas_get_a_fast_reader():
+    schemas = [
+        (1, "ItemChanged", 1, load_schema("ItemChanged", 1)),
+        (100, "ItemChanged", 2, _v2_schema()),
+        (200, "Other", 1, {"type": "record", "name": "Other", "fields": [{"name": "x", "type": "double"}]}),
+        (300, "Stamped", 1, {"type": "record", "name": "Stamped", "fields": [
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}),
+    ]
+    registry = SchemaRegistry(schemas, {"ItemChanged": ItemChangedV2, "Other": Other, "Stamped": Stamped})
+    assert set(registry.fast_readers) == {100}
+    codec = EventCodec(registry)
+    assert codec.decode(codec.encode(Other(1.5))) == Other(1.5)
+    assert codec.decode(codec.encode(Stamped(1_700_000_000_000))).at.year == 2023  # fastavro's datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Other:
+    x: float
+
+
+@dataclass(frozen=True, slots=True)
+class Stamped:
+    at: object
+
+
+@dataclass(frozen=True)
+class Checked:
+    table_id: str
+    table_name: str
+
+    def __post_init__(self):
+        if not self.table_id:
+            raise ValueError("empty table id")
+
+
+def test_a_model_with_more_than_slots_is_built_through_its_init():
+    registry = SchemaRegistry([(4, "TableDeleted", 1, load_schema("TableDeleted", 1))], {"TableDeleted": Checked})
+    codec = EventCodec(registry)
+    assert 4 in registry.fast_readers
+    with _no_fastavro():
+        assert codec.decode(codec.encode(Checked("t", "Users"))) == Checked("t", "Users")
+    written = EventCodec().encode(ev.TableDeleted("", "Users"))
+    with pytest.raises(ValueError, match="empty table id"):  # __post_init__ ran
+        codec.decode(written)
+
+
+@dataclass(frozen=True, slots=True)
+class Flipped:
+    a: str | None
+    b: int | None
+    c: bool
+    d: str
+
+
+FLIPPED = {"type": "record", "name": "Flipped", "fields": [
+    {"name": "a", "type": ["string", "null"]}, {"name": "b", "type": ["long", "null"]},
+    {"name": "c", "type": "boolean"}, {"name": "d", "type": {"type": "enum", "name": "D", "symbols": ["X", "Y", "Z"]}},
+]}
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=st.none() | st.text(), b=st.none() | st.integers(-(2**63), 2**63 - 1), c=st.booleans(),
+       d=st.sampled_from("XYZ"))
+def test_the_fast_reader_handles_null_second_unions_and_booleans(a, b, c, d):
+    codec = EventCodec(SchemaRegistry([(50, "Flipped", 1, FLIPPED)], {"Flipped": Flipped}))
+    data = codec.encode(Flipped(a, b, c, d))
+    with _no_fastavro():
+        fast = codec.decode(data)
+    assert _typed(fast) == _typed(_with_fastavro(codec, data)) == _typed(Flipped(a, b, c, d))
