@@ -103,3 +103,27 @@ def test_an_unsupported_algorithm_is_incomplete():
     headers = _signed(NOW)
     headers["authorization"] = "AWS3 foo"
     assert _error(headers).error_type == "IncompleteSignatureException"
+
+
+def test_fast_path_and_botocore_path_agree():
+    from dynamoray.gateway.auth import _botocore_signature, _parse_authorization
+
+    headers = _signed(NOW)
+    parsed = _parse_authorization(headers["authorization"])
+    amz_date = headers["x-amz-date"]
+    fast = _auth()._fast_signature(parsed, SECRET, "POST", headers, BODY, amz_date)
+    slow = _botocore_signature(parsed, SECRET, "POST", "/", "", headers, BODY, amz_date)
+    assert fast == slow == parsed.signature
+
+
+def test_a_request_with_a_query_string_goes_through_botocore():
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8000/x?b=2&a=1", data=BODY,
+                         headers={"Content-Type": "application/x-amz-json-1.0"})
+    signer = SigV4Auth(Credentials(KEY, SECRET), "dynamodb", "us-east-1")
+    request.context["timestamp"] = NOW.strftime("%Y%m%dT%H%M%SZ")
+    signer._modify_request_before_signing(request)
+    signature = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    signed = signer._inject_signature_to_request(request, signature)
+    headers = {k.lower(): v for k, v in signed.headers.items()}
+    headers["host"] = "127.0.0.1:8000"
+    assert _auth().verify("POST", "/x", "b=2&a=1", headers, BODY) == PRINCIPAL
