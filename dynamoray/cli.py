@@ -11,10 +11,32 @@ def _serve(args: argparse.Namespace) -> int:
     # Every local Ray binds to loopback only and sends no usage stats.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    from .gateway.serve import run
+    from .gateway.serve import kafka_config, run
 
+    kafka = None
+    if args.kafka_bootstrap:
+        try:
+            kafka = kafka_config(args.kafka_bootstrap, args.kafka_config, args.kafka_timeout)
+        except ValueError as error:
+            args.parser.error(str(error))
+    elif args.kafka_config:
+        args.parser.error("--kafka-config needs --kafka-bootstrap")
     return run(args.host, args.port, args.data_dir, args.region, engine=args.engine, hosts=args.hosts,
-               max_open=args.max_open_partitions)
+               max_open=args.max_open_partitions, kafka=kafka)
+
+
+def _property(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    return key.strip(), value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -27,17 +49,25 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dynamoray", description="A DynamoDB-compatible database.")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the server (embedded log under --data-dir)")
+    serve = sub.add_parser("serve", help="run the server (embedded log under --data-dir, or Kafka)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", default="./data")
+    serve.add_argument("--data-dir", default="./data",
+                       help="the embedded log and the root credentials (only the credentials with Kafka)")
     serve.add_argument("--region", default="us-east-1")
     serve.add_argument("--engine", choices=("ray", "local"), default="ray",
                        help="ray: tables in Ray actors on a private local Ray (default); local: in-process")
     serve.add_argument("--hosts", type=_positive, default=2, help="partition host actors (--engine ray)")
     serve.add_argument("--max-open-partitions", type=_positive, default=256,
                        help="open partitions per host before idle ones hibernate (--engine ray)")
-    serve.set_defaults(func=_serve)
+    serve.add_argument("--kafka-bootstrap", metavar="HOST:PORT[,HOST:PORT...]",
+                       help="keep the event log on this Kafka cluster instead of the embedded log")
+    serve.add_argument("--kafka-config", metavar="KEY=VALUE", type=_property, action="append", default=[],
+                       help="a librdkafka property for every Kafka client, e.g. security.protocol=SASL_SSL "
+                            "(repeatable)")
+    serve.add_argument("--kafka-timeout", metavar="SECONDS", type=_seconds, default=30.0,
+                       help="how long a Kafka call may wait for the cluster before failing (default 30)")
+    serve.set_defaults(func=_serve, parser=serve)
     return parser
 
 

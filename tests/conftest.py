@@ -1,4 +1,5 @@
-"""Session-wide fixtures: one local Ray for the whole test run, started only if a test needs it."""
+"""Session-wide fixtures, each started only if a test needs it: one local Ray for the whole test
+run, and one Tansu broker (a real Kafka-protocol broker, ``tests/kafka_broker.py``)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,13 @@ def ray_session():
     init_local_ray(num_cpus=2)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory):
+    """The bootstrap address of a Tansu broker (memory storage), stopped by PID at the end."""
+    from tests.kafka_broker import start_tansu, stop_tansu
+
+    proc, bootstrap = start_tansu(tmp_path_factory.mktemp("tansu") / "tansu.log")
+    yield bootstrap
+    stop_tansu(proc)

@@ -4,20 +4,24 @@ A cluster is a catalog actor plus a fixed pool of partition hosts (``ClusterConf
 default on a 2-core machine), all named ``<prefix>-catalog`` / ``<prefix>-host-<i>`` in the
 ``dynamoray`` namespace.  Tables never create actors: CreateTable is one catalog call, and a
 table's partition opens on its host on first use (see ``host.py``).  Each actor opens the embedded
-log on the data directory itself.
+log on the data directory itself, or, with ``ClusterConfig.kafka``, builds its own Kafka client from
+the configuration (one per process: every partition of a host shares it, see ``SharedLogOf``).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import ray
 
 from .. import logs
 from . import options
 from .client import DEFAULT_CALL_TIMEOUT, RayEngine, RemoteActor, spawn
-from .host import DEFAULT_MAX_OPEN, EmbeddedLogAt, LogPerTopic
+from ..events.log import EventLog
+from .host import DEFAULT_MAX_OPEN, EmbeddedLogAt, LogPerTopic, TopicLogs
 
 log = logs.get("cluster")
 
@@ -33,19 +37,88 @@ def init_local_ray(num_cpus: int = 2) -> None:
 
 
 @dataclass(frozen=True)
+class KafkaLogAt:
+    """A picklable factory of :class:`~dynamoray.events.kafka.KafkaLog`: each process (catalog,
+    every host, the gateway's stream reader) builds its own client from the same configuration.
+    Building one makes no network call; its producer connects on the first write."""
+
+    config: Any  # a dynamoray.events.kafka_records.KafkaLogConfig
+
+    def __call__(self) -> EventLog:
+        from ..events.kafka import KafkaLog
+
+        return KafkaLog(self.config)
+
+
+class SharedLogOf:
+    """The :class:`~.host.TopicLogs` of a host on Kafka: every partition shares one log, built in
+    the host's own process on first use and closed with the host.
+
+    A Kafka client is meant to be shared (one idempotent producer costs ~0.5 s on its first
+    produce), and hibernating a partition frees nothing worth a fresh client.  Picklable: only
+    the factory travels to the actor."""
+
+    def __init__(self, factory: Callable[[], EventLog]) -> None:
+        self.factory = factory
+        self._log: EventLog | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"factory": self.factory}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["factory"])
+
+    def acquire(self, topic: str) -> EventLog:
+        with self._lock:
+            if self._log is None:
+                self._log = self.factory()
+            return self._log
+
+    def release(self, topic: str, log: EventLog) -> None:
+        pass
+
+    def close(self) -> None:
+        with self._lock:
+            log, self._log = self._log, None
+        if log is not None:
+            log.close()
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
-    log_dir: str  # the embedded log's directory (made absolute: actors do not share our cwd)
+    log_dir: str = ""  # the embedded log's directory (made absolute: actors do not share our cwd)
     hosts: int = 2
     max_open: int = DEFAULT_MAX_OPEN  # open partitions per host before the LRU hibernates some
     prefix: str = "dynamoray"  # actor names; distinct clusters in one Ray need distinct prefixes
     detached: bool = False
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     synchronous: str = "FULL"
+    kafka: Any = None  # a KafkaLogConfig: the log is on Kafka, and log_dir is not used
 
     def __post_init__(self) -> None:
         if self.hosts < 1:
             raise ValueError("a cluster needs at least one partition host")
-        object.__setattr__(self, "log_dir", str(Path(self.log_dir).resolve()))
+        if self.kafka is None and not self.log_dir:
+            raise ValueError("a cluster needs a log: log_dir (embedded) or kafka")
+        if self.log_dir:
+            object.__setattr__(self, "log_dir", str(Path(self.log_dir).resolve()))
+
+    def log_factory(self) -> Callable[[], EventLog]:
+        """A picklable factory of this cluster's log, called in each process that needs one."""
+        if self.kafka is not None:
+            return KafkaLogAt(self.kafka)
+        return EmbeddedLogAt(self.log_dir, self.synchronous)
+
+    def topic_logs(self, factory: Callable[[], EventLog]) -> TopicLogs:
+        """How a host hands out log handles: one per open partition on the embedded log (so a
+        hibernated partition holds no file or thread), one shared client on Kafka."""
+        return SharedLogOf(factory) if self.kafka is not None else LogPerTopic(factory)
+
+    def describe_log(self) -> str:
+        if self.kafka is not None:
+            return f"kafka:{self.kafka.properties.get('bootstrap.servers', '?')}"
+        return self.log_dir
 
 
 class Cluster:
@@ -58,18 +131,18 @@ class Cluster:
 
     def start(self) -> RayEngine:
         config, prefix = self.config, self.config.prefix
-        factory = EmbeddedLogAt(config.log_dir, config.synchronous)
+        factory = config.log_factory()
         name = f"{prefix}-catalog"
         handle = spawn(options.catalog(name, detached=config.detached), factory)
         self.catalog = RemoteActor(handle, name, config.call_timeout)
         for i in range(config.hosts):
             name = f"{prefix}-host-{i}"
             actor_class = options.partition_host(name, detached=config.detached)
-            handle = spawn(actor_class, LogPerTopic(factory), max_open=config.max_open)
+            handle = spawn(actor_class, config.topic_logs(factory), max_open=config.max_open)
             self.hosts.append(RemoteActor(handle, name, config.call_timeout))
         for actor in self.actors():
             actor.call_sync("pid", timeout=START_TIMEOUT)
-        log.info("cluster_started", prefix=prefix, hosts=config.hosts, log_dir=config.log_dir)
+        log.info("cluster_started", prefix=prefix, hosts=config.hosts, log=config.describe_log())
         return RayEngine(self.catalog, self.hosts, stream_log=factory())
 
     def actors(self) -> list[RemoteActor]:

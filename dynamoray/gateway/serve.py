@@ -5,6 +5,11 @@ table partitions in Ray actors (``actors/cluster.py``); ``--engine local`` keeps
 process (``LocalEngine``).  Both read and write the same log layout, so a data directory can be
 served by either.  SIGINT/SIGTERM stop the server cleanly; a restart on the same data directory
 brings every table and item back.
+
+With ``--kafka-bootstrap`` the log is on a Kafka cluster instead (``events/kafka.py``): the local
+engine holds one ``KafkaLog``, and on the Ray engine every actor builds its own client from the
+same configuration.  The data directory then only holds the root credentials; a restart against the
+same cluster brings every table and item back.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -28,23 +34,54 @@ log = logs.get("serve")
 ENGINES = ("ray", "local")
 
 
-async def _local_engine(stack: AsyncExitStack, data_dir: Path) -> Any:
-    from ..actors.local import LocalEngine
-    from ..events.embedded import EmbeddedLog
+def kafka_config(bootstrap: str, properties: Iterable[tuple[str, str]] = (), timeout: float = 30.0) -> Any:
+    """The :class:`KafkaLogConfig` of ``--kafka-bootstrap`` plus ``--kafka-config KEY=VALUE`` pairs
+    (librdkafka properties given to every client: security, SASL, client.id...)."""
+    from ..events.kafka_records import KafkaLogConfig
 
-    engine = LocalEngine(EmbeddedLog(data_dir / "log"))
+    pairs = dict(properties)
+    if "bootstrap.servers" in pairs:
+        raise ValueError("give the brokers with --kafka-bootstrap, not --kafka-config bootstrap.servers")
+    return KafkaLogConfig(properties={"bootstrap.servers": bootstrap, **pairs}, timeout=timeout)
+
+
+def _check_kafka(config: Any) -> None:
+    """Fail fast, with a clear message, when the Kafka cluster cannot be reached."""
+    from ..events.kafka import KafkaLog
+    from ..events.log import UnknownTopicError
+
+    with KafkaLog(config) as probe:
+        try:
+            probe.partition_count("dynamoray.catalog")
+        except UnknownTopicError:  # a fresh cluster: the engine creates the topic
+            pass
+
+
+async def _local_engine(stack: AsyncExitStack, data_dir: Path, kafka: Any = None) -> Any:
+    from ..actors.local import LocalEngine
+
+    if kafka is not None:
+        from ..events.kafka import KafkaLog
+
+        log_ = KafkaLog(kafka)
+    else:
+        from ..events.embedded import EmbeddedLog
+
+        log_ = EmbeddedLog(data_dir / "log")
+    engine = LocalEngine(log_)
     stack.push_async_callback(engine.close)
     return engine
 
 
-async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_open: int) -> Any:
+async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_open: int, kafka: Any = None) -> Any:
     from ..actors.cluster import Cluster, ClusterConfig, init_local_ray  # first: sets Ray's loopback env
 
     import ray
 
     init_local_ray()
     stack.callback(ray.shutdown)
-    cluster = Cluster(ClusterConfig(log_dir=str(data_dir / "log"), hosts=hosts, max_open=max_open))
+    log_dir = "" if kafka is not None else str(data_dir / "log")
+    cluster = Cluster(ClusterConfig(log_dir=log_dir, hosts=hosts, max_open=max_open, kafka=kafka))
     stack.callback(cluster.shutdown)
     engine = cluster.start()
     stack.push_async_callback(engine.close)
@@ -52,9 +89,11 @@ async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_ope
 
 
 async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: str = "ray",
-                hosts: int = 2, max_open: int = 256) -> None:
+                hosts: int = 2, max_open: int = 256, kafka: Any = None) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
+    if kafka is not None:
+        await asyncio.to_thread(_check_kafka, kafka)
     data_dir.mkdir(parents=True, exist_ok=True)
     creds = load_root_credentials(data_dir)
     if creds.generated:
@@ -65,9 +104,9 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
         )
     async with AsyncExitStack() as stack:
         if engine == "ray":
-            backend = await _ray_engine(stack, data_dir, hosts, max_open)
+            backend = await _ray_engine(stack, data_dir, hosts, max_open, kafka)
         else:
-            backend = await _local_engine(stack, data_dir)
+            backend = await _local_engine(stack, data_dir, kafka)
         await backend.open()
         gateway = build_gateway(backend, creds.access_key, creds.secret_key, ServerConfig(region=region))
         runner = web.AppRunner(gateway.app(), access_log=None)
@@ -75,7 +114,7 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, host, port).start()
         log.info("serving", endpoint=f"http://{host}:{port}", data_dir=str(data_dir), region=region,
-                 engine=engine)
+                 engine=engine, log="kafka" if kafka is not None else "embedded")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -85,7 +124,7 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
 
 
 def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray", hosts: int = 2,
-        max_open: int = 256) -> int:
+        max_open: int = 256, kafka: Any = None) -> int:
     logs.configure()
     try:
         import uvloop
@@ -93,5 +132,13 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio also works
         pass
-    asyncio.run(serve(host, port, Path(data_dir), region, engine=engine, hosts=hosts, max_open=max_open))
+    from ..events.log import LogUnavailableError
+
+    try:
+        asyncio.run(serve(host, port, Path(data_dir), region, engine=engine, hosts=hosts, max_open=max_open,
+                          kafka=kafka))
+    except LogUnavailableError as error:
+        where = kafka.properties["bootstrap.servers"] if kafka is not None else data_dir
+        print(f"dynamoray: the event log at {where} is unavailable: {error}", file=sys.stderr, flush=True)
+        return 1
     return 0

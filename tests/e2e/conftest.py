@@ -5,7 +5,8 @@ range ``c`` N; ...), created once per session and emptied of nothing: tests use 
 
 The ``server`` fixture is parametrized by engine, so the whole suite runs twice: on ``local`` (the
 in-process ``LocalEngine``) and on ``ray`` (a ``RayEngine`` over a catalog actor and two partition
-host actors on the session's Ray, with the embedded log in a temporary directory).
+host actors on the session's Ray, with the embedded log in a temporary directory), and a third time
+on ``local-kafka`` (the ``LocalEngine`` on a ``KafkaLog`` against the session's Tansu broker).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ ACCESS_KEY, SECRET_KEY = "AKIDTESTTESTTEST", "test-secret-key"
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="session", params=["local", "ray"])
+@pytest.fixture(scope="session", params=["local", "ray", "local-kafka"])
 def server(request, tmp_path_factory):
     cluster = None
     if request.param == "ray":
@@ -35,6 +36,11 @@ def server(request, tmp_path_factory):
         log_dir = tmp_path_factory.mktemp("e2e-log")
         cluster = Cluster(ClusterConfig(log_dir=str(log_dir), prefix=f"e2e-{uuid.uuid4().hex[:8]}"))
         engine = cluster.start()
+    elif request.param == "local-kafka":
+        from dynamoray.events.kafka import KafkaLog
+        from tests.kafka_broker import log_config
+
+        engine = LocalEngine(KafkaLog(log_config(request.getfixturevalue("tansu"))))
     else:
         engine = LocalEngine()
     asyncio.run(engine.open())
