@@ -22,7 +22,8 @@ def _serve(args: argparse.Namespace) -> int:
     elif args.kafka_config:
         args.parser.error("--kafka-config needs --kafka-bootstrap")
     return run(args.host, args.port, args.data_dir, args.region, engine=args.engine, hosts=args.hosts,
-               max_open=args.max_open_partitions, kafka=kafka)
+               max_open=args.max_open_partitions, kafka=kafka, replicas=args.replicas,
+               gateway_follower=args.gateway_follower)
 
 
 def _property(text: str) -> tuple[str, str]:
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--hosts", type=_positive, default=2, help="partition host actors (--engine ray)")
     serve.add_argument("--max-open-partitions", type=_positive, default=256,
                        help="open partitions per host before idle ones hibernate (--engine ray)")
+    serve.add_argument("--replicas", type=_positive, default=2,
+                       help="copies of each table partition (--engine ray): the leader, a follower in the "
+                            "gateway, then followers in the next hosts (default 2: see docs/architecture.md)")
+    serve.add_argument("--gateway-follower", action=argparse.BooleanOptionalAction, default=True,
+                       help="keep a follower of each table read in the gateway process, which serves "
+                            "eventually consistent reads with no actor call (default on)")
     serve.add_argument("--kafka-bootstrap", metavar="HOST:PORT[,HOST:PORT...]",
                        help="keep the event log on this Kafka cluster instead of the embedded log")
     serve.add_argument("--kafka-config", metavar="KEY=VALUE", type=_property, action="append", default=[],
@@ -68,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--kafka-timeout", metavar="SECONDS", type=_seconds, default=30.0,
                        help="how long a Kafka call may wait for the cluster before failing (default 30)")
     serve.set_defaults(func=_serve, parser=serve)
+    from .iam_cli import add_parser as add_iam_parser  # dynamoray iam ... (the admin API)
+
+    add_iam_parser(sub)
     return parser
 
 

@@ -23,6 +23,8 @@ import copy
 import hashlib
 import inspect
 import pickle
+import secrets
+import time
 from typing import Any, Protocol, Sequence
 
 import ray
@@ -33,7 +35,10 @@ from ..core import errors, tables
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
 from ..core.errors import DynamoError
 from ..events.log import EventLog
+from .channel import ChannelClient, ChannelUnreachable
 from .host import BATCHABLE, TableRef, TableStats
+from .ray_transactions import RayTransactions
+from .replicas import ReplicaReads
 
 log = logs.get("actors")
 
@@ -63,11 +68,11 @@ class RemoteActor:
     def __init__(self, handle: Any, name: str, timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
         self.handle = handle
         self.name = name
-        self._timeout = timeout
+        self.timeout = timeout
 
     async def call(self, method: str, *args: Any) -> Any:
         try:
-            return await asyncio.wait_for(self._submit(method, args), self._timeout)
+            return await asyncio.wait_for(self._submit(method, args), self.timeout)
         except ray_errors.RayTaskError as error:
             cause = error.cause
             if isinstance(cause, DynamoError):
@@ -81,7 +86,7 @@ class RemoteActor:
             log.error("actor_died", actor=self.name, method=method, error=type(error).__name__)
             raise errors.internal_server_error() from None
         except asyncio.TimeoutError:
-            log.error("actor_call_timed_out", actor=self.name, method=method, timeout=self._timeout)
+            log.error("actor_call_timed_out", actor=self.name, method=method, timeout=self.timeout)
             raise errors.internal_server_error("The request did not complete in time") from None
 
     async def _submit(self, method: str, args: tuple) -> Any:
@@ -89,7 +94,7 @@ class RemoteActor:
 
     def call_sync(self, method: str, *args: Any, timeout: float | None = None) -> Any:
         """A blocking call, for start-up and shutdown (never on the request path)."""
-        return ray.get(getattr(self.handle, method).remote(*args), timeout=timeout or self._timeout)
+        return ray.get(getattr(self.handle, method).remote(*args), timeout=timeout or self.timeout)
 
 
 class LocalActor:
@@ -157,6 +162,76 @@ class Batching:
                 self._send_queued()
 
 
+class ChannelRouted:
+    """A host's calls: item calls on its direct channel (``channel.py``), the others through Ray.
+
+    If the channel cannot be reached (a host on another node bound to its loopback), item calls go
+    through Ray with :class:`Batching` instead, and the channel is tried again a few seconds later."""
+
+    RETRY_AFTER = 5.0  # seconds
+
+    def __init__(self, actor: RemoteActor, token: bytes, bind: str = "127.0.0.1") -> None:
+        self.actor = actor
+        self.name = actor.name
+        self._bind = bind
+        self._channel = ChannelClient(self._locate, token, actor.name, actor.timeout)
+        self._batching = Batching(actor)
+        self._fallback_until = 0.0
+
+    async def _locate(self, token: bytes) -> tuple[str, int]:
+        return tuple(await self.actor.call("open_channel", token, self._bind))
+
+    @property
+    def lost(self) -> bool:
+        """Its channel dropped: the host died or is restarting (follower reads skip it)."""
+        return self._channel.lost
+
+    async def reconnect(self) -> None:
+        """Wait until the host answers on a new channel (through Ray: waits out a restart)."""
+        await self._channel.connect()
+
+    async def call(self, method: str, *args: Any) -> Any:
+        if method not in BATCHABLE:
+            return await self.actor.call(method, *args)
+        if self._fallback_until and time.monotonic() < self._fallback_until:
+            return await self._batching.call(method, *args)
+        try:
+            return await self._channel.call(method, *args)
+        except ChannelUnreachable:
+            log.warning("channel_unreachable", actor=self.name, fallback="ray")
+            self._fallback_until = time.monotonic() + self.RETRY_AFTER
+            return await self._batching.call(method, *args)
+
+
+class LazyActor:
+    """A named actor, looked up (``ray.get_actor``) in the process that calls it, on first use.
+    Picklable: the transaction coordinator and the hosts find each other by name this way."""
+
+    def __init__(self, name: str, timeout: float = DEFAULT_CALL_TIMEOUT, namespace: str = "dynamoray",
+                 channel: bool = False) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.namespace = namespace
+        self.channel = channel  # a host: item calls on its channel (ChannelRouted), not through Ray
+        self._actor: ActorCaller | None = None
+
+    def __getstate__(self) -> dict:
+        return {"name": self.name, "timeout": self.timeout, "namespace": self.namespace, "channel": self.channel}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    async def call(self, method: str, *args: Any) -> Any:
+        if self._actor is None:
+            try:
+                handle = await asyncio.to_thread(ray.get_actor, self.name, namespace=self.namespace)
+            except ValueError:  # not created yet, or gone
+                raise errors.service_unavailable() from None
+            actor = RemoteActor(handle, self.name, self.timeout)
+            self._actor = ChannelRouted(actor, secrets.token_bytes(16)) if self.channel else actor
+        return await self._actor.call(method, *args)
+
+
 def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
     """Create (or, for a named actor with ``get_if_exists``, find) an actor; returns its handle."""
     return actor_class.remote(*args, **kwargs)
@@ -165,19 +240,32 @@ def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
 # --- the engine -------------------------------------------------------------------------------------
 
 
-class RayEngine:
-    """The engine protocol over a catalog actor and partition hosts (see the module docstring)."""
+class RayEngine(RayTransactions, ReplicaReads):
+    """The engine protocol over a catalog actor and partition hosts (see the module docstring);
+    transactions go to the ``coordinator`` actor (``ray_transactions.py``); eventually consistent
+    reads to a follower (``replicas.py``: ``followers`` in this process, ``host_followers`` per
+    partition in the hosts)."""
 
     def __init__(
         self, catalog: ActorCaller, hosts: Sequence[ActorCaller], stream_log: EventLog | None = None,
-        *, batching: bool = True,
+        *, batching: bool = True, coordinator: ActorCaller | None = None,
+        followers: Any = None, host_followers: int = 0,
     ) -> None:
         if not hosts:
             raise ValueError("at least one partition host is needed")
         self._catalog = catalog
-        self._hosts = [Batching(h) for h in hosts] if batching else list(hosts)
+        self._coordinator = coordinator
+        self._token = secrets.token_bytes(16)  # this gateway's key to the hosts' channels
+        self._hosts = [self._calls(h, channel=batching) if batching else h for h in hosts]
         self._stream_log = stream_log  # owned: closed with the engine
         self._refs: dict[str, TableRef] = {}
+        self._init_replicas(followers, host_followers)  # the followers are owned too
+
+    def _calls(self, host: ActorCaller, channel: bool) -> ActorCaller:
+        """Item calls to a Ray actor go on its channel; to an in-process twin, batched."""
+        if channel and isinstance(host, RemoteActor):
+            return ChannelRouted(host, self._token)
+        return Batching(host)
 
     async def open(self) -> None:
         """Warm the routing cache with every table of the catalog."""
@@ -185,6 +273,7 @@ class RayEngine:
 
     async def close(self) -> None:
         self._refs.clear()  # the actors belong to the cluster (``cluster.Cluster.shutdown``)
+        self._close_replicas()
         if self._stream_log is not None:
             self._stream_log.close()
 
@@ -196,6 +285,9 @@ class RayEngine:
 
     def _host(self, ref: TableRef) -> ActorCaller:
         return self._hosts[host_index(ref.table_id, len(self._hosts))]
+
+    def _leader_index(self, ref: TableRef) -> int:
+        return host_index(ref.table_id, len(self._hosts))
 
     async def _ref(self, name: str) -> TableRef:
         ref = self._refs.get(name)
@@ -246,6 +338,7 @@ class RayEngine:
         description = await self._catalog.call("delete_table", name)
         ref = table_ref(description)
         self._refs.pop(name, None)
+        self._dropped(ref)
         try:
             stats: TableStats = await self._host(ref).call("drop", ref)
         except DynamoError as error:  # the table is deleted; its topic may be left behind
@@ -275,14 +368,24 @@ class RayEngine:
         return (await self._ref(table)).schema
 
     async def write(self, table: str, command: Any) -> WriteOutcome:
-        return await self._on_host(table, "write", command)
+        try:
+            return await self._on_host(table, "write", command)
+        finally:  # even a failed call may have made it durable: the follower rechecks
+            self._written(table)
+
+    async def transact_write(self, actions: list[tuple[str, Any]], client_token: str | None = None,
+                             request_hash: str | None = None) -> Any:
+        try:
+            return await super().transact_write(actions, client_token, request_hash)
+        finally:
+            for table, _ in actions:
+                self._written(table)
 
     async def get(self, table: str, key: Item, projection=None, consistent: bool = False) -> Item | None:
-        # One replica (the leader) per partition for now: every read is strongly consistent.
-        return await self._on_host(table, "get", key, projection)
+        return await self._read(table, "get", consistent, key, projection)
 
     async def query(self, table: str, spec: QuerySpec, consistent: bool = False) -> Page:
-        return await self._on_host(table, "query", spec)
+        return await self._read(table, "query", consistent, spec)
 
     async def scan(self, table: str, spec: ScanSpec, consistent: bool = False) -> Page:
-        return await self._on_host(table, "scan", spec)
+        return await self._read(table, "scan", consistent, spec)

@@ -19,7 +19,9 @@ import ray
 
 from .. import logs
 from . import options
-from .client import DEFAULT_CALL_TIMEOUT, RayEngine, RemoteActor, spawn
+from .follower import DEFAULT_MAX_STALENESS, KAFKA_MAX_STALENESS, FollowerSet
+from .replicas import host_followers
+from .client import DEFAULT_CALL_TIMEOUT, LazyActor, RayEngine, RemoteActor, spawn
 from ..events.log import EventLog
 from .host import DEFAULT_MAX_OPEN, EmbeddedLogAt, LogPerTopic, TopicLogs
 
@@ -95,14 +97,36 @@ class ClusterConfig:
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     synchronous: str = "FULL"
     kafka: Any = None  # a KafkaLogConfig: the log is on Kafka, and log_dir is not used
+    # partition snapshots: "" puts them next to the embedded log (``<log_dir>/../snapshots``);
+    # on Kafka without one, partitions rebuild from the whole log
+    snapshot_dir: str = ""
+    snapshot_policy: Any = None  # a snapshots.SnapshotPolicy (None: the defaults)
+    # replicas of each partition (``replicas.py``): the leader, a follower in the gateway
+    # (``gateway_follower``), then followers in the next hosts; ``max_staleness``: seconds a
+    # follower's state may age before a read makes it catch up from the log (None: 5 ms on the
+    # embedded log, whose reads are local; 100 ms on Kafka, where each catch-up is a broker round trip)
+    replicas: int = 2
+    gateway_follower: bool = True
+    max_staleness: float | None = None
 
     def __post_init__(self) -> None:
         if self.hosts < 1:
             raise ValueError("a cluster needs at least one partition host")
+        if self.replicas < 1:
+            raise ValueError("a partition needs at least one replica (its leader)")
         if self.kafka is None and not self.log_dir:
             raise ValueError("a cluster needs a log: log_dir (embedded) or kafka")
         if self.log_dir:
             object.__setattr__(self, "log_dir", str(Path(self.log_dir).resolve()))
+        if not self.snapshot_dir and self.log_dir:
+            object.__setattr__(self, "snapshot_dir", str(Path(self.log_dir).parent / "snapshots"))
+        if self.snapshot_dir:
+            object.__setattr__(self, "snapshot_dir", str(Path(self.snapshot_dir).resolve()))
+
+    def snapshot_store(self) -> Any:
+        from .snapshots import SnapshotStore
+
+        return SnapshotStore(self.snapshot_dir) if self.snapshot_dir else None
 
     def log_factory(self) -> Callable[[], EventLog]:
         """A picklable factory of this cluster's log, called in each process that needs one."""
@@ -114,6 +138,11 @@ class ClusterConfig:
         """How a host hands out log handles: one per open partition on the embedded log (so a
         hibernated partition holds no file or thread), one shared client on Kafka."""
         return SharedLogOf(factory) if self.kafka is not None else LogPerTopic(factory)
+
+    def follower_staleness(self) -> float:
+        if self.max_staleness is not None:
+            return self.max_staleness
+        return KAFKA_MAX_STALENESS if self.kafka is not None else DEFAULT_MAX_STALENESS
 
     def describe_log(self) -> str:
         if self.kafka is not None:
@@ -128,6 +157,7 @@ class Cluster:
         self.config = config
         self.catalog: RemoteActor | None = None
         self.hosts: list[RemoteActor] = []
+        self.coordinator: RemoteActor | None = None  # transactions (coordinator.py)
 
     def start(self) -> RayEngine:
         config, prefix = self.config, self.config.prefix
@@ -135,18 +165,45 @@ class Cluster:
         name = f"{prefix}-catalog"
         handle = spawn(options.catalog(name, detached=config.detached), factory)
         self.catalog = RemoteActor(handle, name, config.call_timeout)
+        zones = options.cluster_zones()
         for i in range(config.hosts):
             name = f"{prefix}-host-{i}"
-            actor_class = options.partition_host(name, detached=config.detached)
-            handle = spawn(actor_class, config.topic_logs(factory), max_open=config.max_open)
+            actor_class = options.partition_host(name, detached=config.detached, zone=options.zone_of(i, zones))
+            handle = spawn(actor_class, config.topic_logs(factory), max_open=config.max_open,
+                           snapshots=config.snapshot_store(), snapshot_policy=config.snapshot_policy,
+                           coordinator=LazyActor(f"{prefix}-coordinator", config.call_timeout))
             self.hosts.append(RemoteActor(handle, name, config.call_timeout))
+        self.coordinator = self._start_coordinator(factory)
         for actor in self.actors():
             actor.call_sync("pid", timeout=START_TIMEOUT)
-        log.info("cluster_started", prefix=prefix, hosts=config.hosts, log=config.describe_log())
-        return RayEngine(self.catalog, self.hosts, stream_log=factory())
+        log.info("cluster_started", prefix=prefix, hosts=config.hosts, log=config.describe_log(),
+                 replicas=config.replicas, zones=zones)
+        engine = RayEngine(self.catalog, self.hosts, stream_log=factory(), coordinator=self.coordinator,
+                           followers=self._gateway_followers(factory),
+                           host_followers=host_followers(config.replicas, config.hosts, config.gateway_follower))
+        engine.snapshot_store = config.snapshot_store()  # read by backups (``backups.service_for``)
+        return engine
+
+    def _gateway_followers(self, factory: Callable[[], EventLog]) -> FollowerSet | None:
+        """The gateway's followers (``follower.py``), if this cluster's replicas include one."""
+        config = self.config
+        if config.replicas < 2 or not config.gateway_follower:
+            return None
+        return FollowerSet(config.topic_logs(factory), name="gateway", max_open=config.max_open,
+                           max_staleness=config.follower_staleness(), snapshots=config.snapshot_store(),
+                           owns_logs=True)
+
+    def _start_coordinator(self, factory: Callable[[], EventLog]) -> RemoteActor:
+        from .ray_transactions import HostsByName
+
+        config, name = self.config, f"{self.config.prefix}-coordinator"
+        hosts = HostsByName(tuple(actor.name for actor in self.hosts), config.call_timeout)
+        handle = spawn(options.coordinator(name, detached=config.detached), factory, hosts)
+        return RemoteActor(handle, name, config.call_timeout)
 
     def actors(self) -> list[RemoteActor]:
-        return ([self.catalog] if self.catalog is not None else []) + self.hosts
+        coordinator = [self.coordinator] if self.coordinator is not None else []
+        return ([self.catalog] if self.catalog is not None else []) + self.hosts + coordinator
 
     def pids(self) -> dict[str, int]:
         return {actor.name: actor.call_sync("pid") for actor in self.actors()}
@@ -159,4 +216,4 @@ class Cluster:
             except Exception as error:  # noqa: BLE001 - a dead actor has nothing to close
                 log.warning("actor_close_failed", actor=actor.name, error=repr(error))
             ray.kill(actor.handle, no_restart=True)
-        self.catalog, self.hosts = None, []
+        self.catalog, self.hosts, self.coordinator = None, [], None

@@ -29,6 +29,7 @@ directly.  The log comes in as a :class:`TopicLogs`, which says how each partiti
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,12 +38,17 @@ from typing import Any, Callable, Protocol
 from .. import logs
 from ..core import errors, keys, partition
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
-from ..events.log import EventLog, UnknownTopicError
-from . import records
+from ..events.log import EventLog, UnknownTopicError, append_async
+from . import channel, records
+from .follower import FollowerSet
+from .host_replicas import ReplicaCalls
+from .host_transactions import TransactionCalls
 from .pipeline import BrokenPartition, WritePipeline
+from .snapshots import PartitionSnapshots, SnapshotPolicy, SnapshotStore, rebuild
 
 DEFAULT_MAX_OPEN = 256
-BATCHABLE = frozenset({"write", "get", "query", "scan", "stats"})
+BATCHABLE = frozenset({"write", "get", "query", "scan", "stats", "prepare", "finish", "snapshot", "snapshot_check",
+                       "replica_get", "replica_query", "replica_scan"})
 
 log = logs.get("host")
 
@@ -139,22 +145,26 @@ class EmbeddedLogAt:
 
 
 class _Open:
-    __slots__ = ("pipeline", "log", "writer", "inflight", "fresh")
+    __slots__ = ("pipeline", "log", "writer", "inflight", "fresh", "snapshots")
 
-    def __init__(self, pipeline: WritePipeline, log: EventLog, writer: Any) -> None:
+    def __init__(self, pipeline: WritePipeline, log: EventLog, writer: Any,
+                 snapshots: PartitionSnapshots | None = None) -> None:
         self.pipeline = pipeline
         self.log = log
         self.writer = writer
         self.inflight = 0  # writes in its pipeline: never hibernated while > 0
         self.fresh = True  # opened, not yet handed to the call that asked: not hibernated either
+        self.snapshots = snapshots  # its snapshot policy (None: no snapshot store)
 
     def stats(self) -> TableStats:
         state = self.pipeline.state
         return TableStats(state.item_count, state.size_bytes)
 
 
-def _replay(log: EventLog, ref: TableRef, release: Callable[[], None]) -> tuple[Any, Any]:
-    """Fence earlier writers, then fold the whole topic: the partition as the log says it is.
+def _replay(log: EventLog, ref: TableRef, release: Callable[[], None],
+            store: SnapshotStore | None = None) -> tuple[Any, Any]:
+    """Fence earlier writers, then load the newest snapshot and fold the topic after it (the whole
+    topic without one): the partition as the log says it is.  Returns the ``Rebuilt`` and the writer.
 
     Runs on a worker thread; on failure it releases the log itself, so the handle is never closed
     under the thread's feet (an asyncio cancellation of the caller does not stop the thread)."""
@@ -164,33 +174,39 @@ def _replay(log: EventLog, ref: TableRef, release: Callable[[], None]) -> tuple[
         release()
         raise
     try:
-        state = partition.PartitionState(ref.schema)
-        for offset, value in records.read_all_with_offsets(log, ref.topic):
-            partition.evolve(state, records.decode_change(value), offset)
+        rebuilt = rebuild(log, ref.topic, ref.table_id, ref.schema, store)
     except BaseException:
         writer.close()
         release()
         raise
-    return state, writer
+    return rebuilt, writer
 
 
-class PartitionHost:
-    def __init__(self, logs: TopicLogs, *, max_open: int = DEFAULT_MAX_OPEN) -> None:
+class PartitionHost(TransactionCalls, ReplicaCalls):
+    def __init__(self, logs: TopicLogs, *, max_open: int = DEFAULT_MAX_OPEN, coordinator: Any = None,
+                 snapshots: SnapshotStore | None = None, snapshot_policy: SnapshotPolicy | None = None) -> None:
         if max_open < 1:
             raise ValueError("max_open must be at least 1")
+        self._coordinator = coordinator  # the transaction coordinator, asked about orphaned locks
         self._logs = logs
         self._max_open = max_open
         self._open: OrderedDict[str, _Open] = OrderedDict()  # table id -> partition, LRU first
         self._opening: dict[str, asyncio.Task] = {}
         self._dropping: set[str] = set()
         self._hibernated: dict[str, TableStats] = {}  # last known stats of closed partitions
+        self._channel: channel.ChannelServer | None = None  # item calls on a socket (channel.py)
+        self._replicas: FollowerSet | None = None  # followers of partitions other hosts lead
         self.opened = 0  # partitions opened (replayed) since start
         self.hibernations = 0  # partitions closed by the LRU bound since start
+        self._snapshots = snapshots  # where partition snapshots are kept (None: replay whole logs)
+        self._snapshot_policy = snapshot_policy or SnapshotPolicy()
+        self.replayed = 0  # log records folded by openings since start (snapshots bound it)
 
     # --- partitions: open on demand, hibernate the least recently used ----------------------
 
     async def _partition(self, ref: TableRef) -> _Open:
         """The open partition of ``ref``; the caller uses it before its next ``await``."""
+        self._ensure_resolver()
         while True:  # an opened partition may be hibernated again before this waiter resumes
             found = self._open.get(ref.table_id)
             if found is not None:
@@ -211,11 +227,24 @@ class PartitionHost:
         log = self._logs.acquire(ref.topic)
         release = lambda: self._logs.release(ref.topic, log)  # noqa: E731
         try:
-            state, writer = await asyncio.to_thread(_replay, log, ref, release)
+            rebuilt, writer = await asyncio.to_thread(_replay, log, ref, release, self._snapshots)
         except UnknownTopicError:
             raise errors.resource_not_found() from None
-        append = lambda batch, w=writer: asyncio.to_thread(w.append, batch)  # noqa: E731
-        entry = _Open(WritePipeline(state, append, records.change_encoder(ref.table_id)), log, writer)
+        state, snaps = rebuilt.state, None
+        self.replayed += rebuilt.replayed
+        logs.get("host").info("partition_opened", table_id=ref.table_id, items=state.item_count,
+                              snapshot_offset=rebuilt.snapshot_offset, replayed=rebuilt.replayed)
+        append = functools.partial(append_async, writer)  # no thread parked per commit
+        if self._snapshots is not None:
+            snaps = PartitionSnapshots(self._snapshots, self._snapshot_policy, ref.table_id, ref.topic, log,
+                                       events=rebuilt.replayed, size=rebuilt.replayed_bytes)
+            snaps.attach(state, writer)
+            append = snaps.counting(append)
+        pipeline = WritePipeline(state, append, records.change_encoder(ref.table_id),
+                                 txn=records.TransactionEncoder(ref.table_id))
+        entry = _Open(pipeline, log, writer, snaps)
+        if snaps is not None:
+            snaps.maybe_take()  # a long tail was replayed: snapshot it now, not at the next write
         self._open[ref.table_id] = entry
         self._hibernated.pop(ref.table_id, None)
         self.opened += 1
@@ -227,15 +256,25 @@ class PartitionHost:
         if excess <= 0:
             return
         idle = [key for key, entry in self._open.items()
-                if entry.inflight == 0 and not entry.fresh and key != keep]
+                if entry.inflight == 0 and not entry.fresh and key != keep
+                and not entry.pipeline.state.prepared]  # locks stay open for the resolver
         for key in idle[:excess]:
-            self._hibernated[key] = self._close(key).stats()
+            self._hibernated[key] = self._close(key, snapshot=True).stats()
             self.hibernations += 1
 
-    def _close(self, table_id: str) -> _Open:
+    def _close(self, table_id: str, snapshot: bool = False) -> _Open:
+        """Close a partition; with ``snapshot`` (hibernation) it may be snapshot first, and its
+        writer and log handle are then released once that is written."""
         entry = self._open.pop(table_id)
-        entry.writer.close()
-        self._logs.release(topic_of(table_id), entry.log)
+
+        def release() -> None:
+            entry.writer.close()
+            self._logs.release(topic_of(table_id), entry.log)
+
+        if snapshot and entry.snapshots is not None:
+            entry.snapshots.close(release)
+        else:
+            release()
         return entry
 
     # --- the calls ----------------------------------------------------------------------------
@@ -284,6 +323,8 @@ class PartitionHost:
                 stats = self._hibernated.get(ref.table_id, TableStats(0, 0))
             self._hibernated.pop(ref.table_id, None)
             await asyncio.to_thread(self._delete_topic, ref.topic)
+            if self._snapshots is not None:
+                await asyncio.to_thread(self._snapshots.drop, ref.table_id)
             return stats
         finally:
             self._dropping.discard(ref.table_id)
@@ -323,11 +364,15 @@ class PartitionHost:
     def info(self) -> dict:
         return {
             "pid": os.getpid(), "open": len(self._open), "max_open": self._max_open,
-            "opened": self.opened, "hibernations": self.hibernations,
+            "opened": self.opened, "hibernations": self.hibernations, "replayed": self.replayed,
         }
 
     def close(self) -> None:
         """Close every partition (a clean shutdown; nothing is lost without it)."""
+        if self._channel is not None:
+            self._channel.close()
+        if self._replicas is not None:
+            self._replicas.close()
         for table_id in list(self._open):
             self._close(table_id)
         self._logs.close()

@@ -15,15 +15,19 @@ Besides the table and item calls, the engine protocol has ``stream_log()``: the
 from __future__ import annotations
 
 import asyncio
+import functools
 import copy
 from typing import Any
 
+from .. import logs
 from ..core import catalog, errors, partition, tables
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
-from ..events.log import EventLog, TopicExistsError
+from ..events.log import EventLog, TopicExistsError, append_async
 from ..events.memory import MemoryLog
 from . import records
+from .local_transactions import LocalTransactions
 from .pipeline import BrokenPartition, WritePipeline
+from .snapshots import PartitionSnapshots, SnapshotPolicy, SnapshotStore, rebuild
 
 CATALOG_TOPIC = "dynamoray.catalog"
 
@@ -32,8 +36,14 @@ def table_topic(description: dict) -> str:
     return f"dynamoray.table.{description['TableId']}"
 
 
-class LocalEngine:
-    def __init__(self, log: Any | None = None) -> None:
+class LocalEngine(LocalTransactions):
+    def __init__(self, log: Any | None = None, *, snapshots: SnapshotStore | None = None,
+                 snapshot_policy: SnapshotPolicy | None = None) -> None:
+        self._snapshots = snapshots  # partition snapshots (None: rebuild by replaying whole logs)
+        self.snapshot_store = snapshots  # read by backups (``backups.service_for``)
+        self._snapshot_policy = snapshot_policy or SnapshotPolicy()
+        self._snapshotters: dict[str, PartitionSnapshots] = {}
+        self.replayed = 0  # log records folded by rebuilds since start (snapshots bound it)
         self._in_memory = log is None
         self._log = MemoryLog() if log is None else log
         self._catalog = catalog.CatalogState()
@@ -49,6 +59,7 @@ class LocalEngine:
         if self._in_memory:
             return
         await asyncio.to_thread(self._recover)
+        await self._recover_transactions()
 
     async def stream_log(self) -> EventLog:
         """The log DynamoDB Streams read: this engine's own (one topic per table)."""
@@ -65,21 +76,36 @@ class LocalEngine:
         self._catalog_writer = log.open_writer(CATALOG_TOPIC, 0)
         for name, description in self._catalog.tables.items():
             self._open_table(description, replay=True)
+        self._make_coordinator()
 
     def _open_table(self, description: dict, replay: bool) -> None:
-        state = partition.PartitionState(tables.key_schema_of(description))
+        schema = tables.key_schema_of(description)
         name = description["TableName"]
         topic = table_topic(description)
+        events = size = 0
         if replay:
-            for offset, value in records.read_all_with_offsets(self._log, topic):
-                partition.evolve(state, records.decode_change(value), offset)
+            rebuilt = rebuild(self._log, topic, description["TableId"], schema, self._snapshots)
+            state, events, size = rebuilt.state, rebuilt.replayed, rebuilt.replayed_bytes
+            self.replayed += rebuilt.replayed
+            logs.get("local").info("table_rebuilt", table=name, table_id=description["TableId"],
+                                   snapshot_offset=rebuilt.snapshot_offset, replayed=rebuilt.replayed,
+                                   items=state.item_count)
+        else:
+            state = partition.PartitionState(schema)
         writer = self._writers[name] = self._log.open_writer(topic, 0)
         if self._in_memory:  # an in-memory append never blocks: no thread hop
             async def append(batch: list[bytes], w=writer) -> list[int]:
                 return w.append(batch)
         else:
-            append = lambda batch, w=writer: asyncio.to_thread(w.append, batch)  # noqa: E731
-        self._pipelines[name] = WritePipeline(state, append, records.change_encoder(description["TableId"]))
+            append = functools.partial(append_async, writer)  # no thread parked per commit
+        if self._snapshots is not None:
+            snaps = self._snapshotters[name] = PartitionSnapshots(
+                self._snapshots, self._snapshot_policy, description["TableId"], topic, self._log,
+                events=events, size=size)
+            snaps.attach(state, writer)
+            append = snaps.counting(append)
+        self._pipelines[name] = WritePipeline(state, append, records.change_encoder(description["TableId"]),
+                                              txn=records.TransactionEncoder(description["TableId"]))
 
     async def _record(self, event: dict) -> None:
         """Make a catalog event durable, then fold it in."""
@@ -95,8 +121,9 @@ class LocalEngine:
         if name in self._catalog.tables:
             raise errors.table_already_exists(name)
         await asyncio.to_thread(self._log.create_topic, table_topic(description), 1)
+        # open first (off the loop: a Kafka writer blocks), then make the table visible
+        await asyncio.to_thread(self._open_table, description, False)
         await self._record(catalog.table_created(description))
-        self._open_table(description, replay=False)
         return await self.describe_table(name)
 
     async def describe_table(self, name: str) -> dict:
@@ -118,10 +145,13 @@ class LocalEngine:
         description = await self.describe_table(name)
         await self._record(catalog.table_deleted(self._catalog.description(name)))
         self._pipelines.pop(name, None)
+        self._snapshotters.pop(name, None)
         writer = self._writers.pop(name, None)
         if writer is not None:
             writer.close()
             await asyncio.to_thread(self._log.delete_topic, table_topic(description))
+        if self._snapshots is not None:
+            await asyncio.to_thread(self._snapshots.drop, description["TableId"])
         description["TableStatus"] = "DELETING"
         return description
 
@@ -144,7 +174,7 @@ class LocalEngine:
 
     def _pipeline(self, table: str) -> WritePipeline:
         pipeline = self._pipelines.get(table)
-        if pipeline is None:
+        if pipeline is None or table not in self._catalog.tables:
             raise errors.resource_not_found()
         return pipeline
 
@@ -179,6 +209,8 @@ class LocalEngine:
         return partition.scan(self._pipeline(table).state, spec)
 
     async def close(self) -> None:
+        if self._coordinator is not None:
+            self._coordinator.close()
         for writer in self._writers.values():
             writer.close()
         if self._catalog_writer is not None:

@@ -19,12 +19,14 @@ from typing import Any
 import ray
 
 from .catalog_service import CatalogService
+from .coordinator import TransactionCoordinator
 from .host import PartitionHost
 
 NAMESPACE = "dynamoray"
 
 _RemoteHost = ray.remote(PartitionHost)
 _RemoteCatalog = ray.remote(CatalogService)
+_RemoteCoordinator = ray.remote(TransactionCoordinator)
 
 
 def _common(name: str, detached: bool) -> dict[str, Any]:
@@ -39,12 +41,46 @@ def _common(name: str, detached: bool) -> dict[str, Any]:
     }
 
 
-def partition_host(name: str, *, detached: bool = False) -> Any:
+def partition_host(name: str, *, detached: bool = False, zone: str | None = None) -> Any:
     """The actor class of a partition host: async (its write pipeline is asyncio), so one host
-    runs many partitions' calls concurrently."""
-    return _RemoteHost.options(max_concurrency=1000, **_common(name, detached))
+    runs many partitions' calls concurrently.  ``zone``: place it on a node that advertises that
+    zone resource (:func:`zone_of`)."""
+    return _RemoteHost.options(**host_options(name, detached=detached, zone=zone))
+
+
+def host_options(name: str, *, detached: bool = False, zone: str | None = None) -> dict[str, Any]:
+    placement = {"resources": {zone: ZONE_SHARE}} if zone else {}
+    return {"max_concurrency": 1000, **placement, **_common(name, detached)}
+
+
+# --- zones ------------------------------------------------------------------------------------------
+# A Ray node in zone "a" is started with a custom resource named "zone-a" (``ray start --resources
+# '{"zone-a": 1000}'``).  Host i goes to zone i mod len(zones), in the sorted order of the zone
+# names, and each takes a negligible share of that resource, so a node can run any number of
+# hosts.  A partition's replicas live on consecutive hosts (``replicas.replica_hosts``), so they are
+# in distinct zones whenever the pool is a multiple of the zone count and replicas <= zones.  On
+# one machine no node advertises a zone, and hosts are placed anywhere.
+
+ZONE_PREFIX = "zone-"
+ZONE_SHARE = 0.001
+
+
+def cluster_zones() -> list[str]:
+    """The zone resources the Ray cluster's nodes advertise, sorted (none on one machine)."""
+    return sorted(name for name in ray.cluster_resources() if name.startswith(ZONE_PREFIX))
+
+
+def zone_of(index: int, zones: list[str]) -> str | None:
+    """The zone resource host ``index`` is placed in (round robin), or None without zones."""
+    return zones[index % len(zones)] if zones else None
 
 
 def catalog(name: str, *, detached: bool = False) -> Any:
     """The actor class of the catalog: synchronous, one call at a time."""
     return _RemoteCatalog.options(max_concurrency=1, **_common(name, detached))
+
+
+def coordinator(name: str, *, detached: bool = False) -> Any:
+    """The actor class of the transaction coordinator: async, many transactions at once (each
+    waits on the hosts); it replays its topic in ``__init__``, so a restart recovers it."""
+    return _RemoteCoordinator.options(max_concurrency=1000, **_common(name, detached))

@@ -6,14 +6,22 @@ commit per batch: group commit), and folded into the state in log order once dur
 is it acknowledged.  If an append fails, every write of that batch fails and the partition is
 marked broken: the owner must rebuild it from the log before taking more writes, so the state
 never diverges from the log.
+
+Transactions (``core/saga.py``): :meth:`WritePipeline.prepare` decides a transaction's commands
+on this partition and, if all pass, locks the items and appends a TransactionPrepared;
+:meth:`WritePipeline.finish` applies the decision (the item changes tagged with the transaction,
+then a TransactionReleased).  A single write to a locked item gets TransactionConflictException;
+reads keep seeing the committed state.  Watches (:meth:`WritePipeline.watch`) tell a
+TransactGetItems spanning several hosts whether an item it read changed before it validated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Awaitable, Callable
 
-from ..core import partition
+from ..core import errors, partition, saga
 from ..core.commands import ItemChange, Item, WriteOutcome
 
 AppendBatch = Callable[[list[bytes]], Awaitable[list[int]]]
@@ -46,10 +54,20 @@ class BrokenPartition(Exception):
 
 
 class WritePipeline:
-    def __init__(self, state: partition.PartitionState, append: AppendBatch, encode: Encode) -> None:
+    def __init__(self, state: partition.PartitionState, append: AppendBatch, encode: Encode,
+                 txn: Any = None) -> None:
         self.state = state
         self._append = append
         self._encode = encode
+        self._txn = txn  # a records.TransactionEncoder: this partition takes part in transactions
+        self._locking: dict[tuple, str] = {}  # token -> transaction, prepared but not yet durable
+        self._preparing: dict[str, asyncio.Future] = {}
+        self._finishing: dict[str, asyncio.Future] = {}
+        self._watches: dict[tuple, set[str]] = {}  # token -> watch ids
+        self._watched: dict[str, list[tuple]] = {}  # watch id -> its tokens
+        self._dirty: set[str] = set()
+        now = time.monotonic()
+        self.prepared_at: dict[str, float] = {t: now for t in state.prepared}  # for the lock resolver
         self._overlay: dict[tuple, list[Any]] = {}  # token -> [in-flight count, latest image]
         self._queue: list[tuple[ItemChange, bytes, asyncio.Future]] = []
         self._flushing = False
@@ -58,6 +76,8 @@ class WritePipeline:
     async def write(self, command: Any) -> WriteOutcome:
         if self.broken is not None:
             raise BrokenPartition() from self.broken
+        if self.state.locks or self._locking:
+            self._check_unlocked(command)
         outcome = partition.decide(_PendingView(self.state, self._overlay), command)
         change = outcome.change
         if change is None:
@@ -87,10 +107,16 @@ class WritePipeline:
                             future.set_exception(BrokenPartition(str(error)))
                     self._queue = []
                     self._overlay.clear()
+                    self._locking.clear()
                     return
                 for (change, _, future), offset in zip(batch, offsets):
-                    partition.evolve(self.state, change, offset)
-                    self._release(change)
+                    if type(change) is ItemChange:
+                        partition.evolve(self.state, change, offset)
+                        self._release(change)
+                        if self._watches:
+                            self._touch(change.keys)
+                    else:  # a transaction record: it folds itself
+                        change(offset)
                     if not future.done():
                         future.set_result(offset)
         finally:
@@ -103,3 +129,135 @@ class WritePipeline:
             entry[0] -= 1
             if entry[0] == 0:
                 del self._overlay[token]
+
+    # --- transactions ----------------------------------------------------------------------
+
+    def _check_unlocked(self, command: Any) -> None:
+        try:
+            key = saga.command_key(self.state.schema, command)
+        except errors.DynamoError:
+            return  # the decision reports the bad key
+        if self.locked(key):
+            raise errors.transaction_conflict()
+
+    def locked(self, key: Item) -> bool:
+        """Whether a transaction holds the item (prepared, or being prepared)."""
+        token = _token(self.state.schema, key)
+        return token in self.state.locks or token in self._locking
+
+    def busy(self, key: Item) -> bool:
+        """Whether a transaction or an in-flight single write holds the item."""
+        return _token(self.state.schema, key) in self._overlay or self.locked(key)
+
+    def _enqueue(self, entries: list[tuple[Callable[[int], None], bytes]]) -> asyncio.Future:
+        """Queue transaction records (each folds itself once durable); the future of the last."""
+        if self.broken is not None:
+            raise BrokenPartition() from self.broken
+        loop = asyncio.get_running_loop()
+        future = None
+        for fold, payload in entries:
+            future = loop.create_future()
+            self._queue.append((fold, payload, future))
+        if not self._flushing:
+            self._flushing = True
+            loop.create_task(self._flush())
+        return future
+
+    async def prepare(self, transaction_id: str, commands: list[Any]) -> tuple[saga.ActionResult, ...]:
+        """Phase 1: decide every command; if all pass, lock the items and make that durable.
+        Returns one result per command (a reason for each that failed; nothing is locked then)."""
+        if self.broken is not None:
+            raise BrokenPartition() from self.broken
+        view = _PendingView(self.state, self._overlay)
+        outcome = saga.decide_prepare(view, transaction_id, commands, self.busy)
+        prepared = outcome.prepared
+        if prepared is None:
+            return outcome.results
+        tokens = [_token(self.state.schema, key) for key in prepared.locked]
+
+        def fold(offset: int) -> None:
+            for token in tokens:
+                self._locking.pop(token, None)
+            partition.evolve_prepared(self.state, prepared, offset)
+            self.prepared_at[transaction_id] = time.monotonic()
+
+        future = self._enqueue([(fold, self._txn.prepared(prepared))])
+        for token in tokens:  # locked from now on (durable or not, no other write gets in)
+            self._locking[token] = transaction_id
+        self._preparing[transaction_id] = future
+        try:
+            await future
+        finally:
+            self._preparing.pop(transaction_id, None)
+        return outcome.results
+
+    async def finish(self, transaction_id: str, decision: str) -> None:
+        """Phase 2: on COMMIT append the changes (tagged) and release the locks; on ABORT only
+        release them.  Idempotent: a transaction this partition does not hold is a no-op."""
+        preparing = self._preparing.get(transaction_id)
+        if preparing is not None:
+            await asyncio.wait([preparing])
+        finishing = self._finishing.get(transaction_id)
+        if finishing is not None:
+            await asyncio.shield(finishing)
+            return
+        prepared = self.state.prepared.get(transaction_id)
+        if prepared is None:
+            return
+        entries = []
+        if decision == saga.COMMIT:
+            for change in prepared.changes:
+                entries.append((lambda offset, c=change: self._fold_change(transaction_id, c, offset),
+                                self._txn.change(transaction_id, change)))
+        entries.append((lambda offset: self._fold_released(transaction_id, offset),
+                        self._txn.released(transaction_id, decision)))
+        future = self._enqueue(entries)
+        self._finishing[transaction_id] = future
+        try:
+            await future
+        finally:
+            self._finishing.pop(transaction_id, None)
+
+    def _fold_change(self, transaction_id: str, change: ItemChange, offset: int) -> None:
+        partition.evolve_transaction_change(self.state, transaction_id, change, offset)
+        if self._watches:
+            self._touch(change.keys)
+
+    def _fold_released(self, transaction_id: str, offset: int) -> None:
+        partition.evolve_released(self.state, transaction_id, offset)
+        self.prepared_at.pop(transaction_id, None)
+
+    # --- TransactGetItems: reads that fail on locked items, and watches ----------------------
+
+    def read_unlocked(self, key: Item) -> tuple[bool, Item | None]:
+        """``(conflict, item)``: the committed item, or a conflict if a transaction holds it."""
+        if self.locked(key):
+            return True, None
+        return False, self.state.lookup(key)
+
+    def watch(self, watch_id: str, keys: list[Item]) -> None:
+        tokens = [_token(self.state.schema, key) for key in keys]
+        self._watched.setdefault(watch_id, []).extend(tokens)
+        for token in tokens:
+            self._watches.setdefault(token, set()).add(watch_id)
+
+    def unwatch(self, watch_id: str) -> bool:
+        """Stop watching; True if none of the watched items changed since :meth:`watch` (False
+        also for a watch this pipeline does not know, e.g. after a rebuild)."""
+        tokens = self._watched.pop(watch_id, None)
+        if tokens is None:
+            return False
+        for token in tokens:
+            ids = self._watches.get(token)
+            if ids is not None:
+                ids.discard(watch_id)
+                if not ids:
+                    del self._watches[token]
+        dirty = watch_id in self._dirty
+        self._dirty.discard(watch_id)
+        return not dirty
+
+    def _touch(self, key: Item) -> None:
+        ids = self._watches.get(_token(self.state.schema, key))
+        if ids:
+            self._dirty.update(ids)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from ..core.commands import ItemChange
+from ..core import partition as partition_mod
+from ..core.commands import ItemChange, PreparedTransaction
 from ..events.codec import EventCodec
-from ..schemas.events import ItemChanged
+from ..schemas.events import ItemChanged, TransactionPrepared, TransactionReleased
 
 _READ_BATCH = 5000
 CODEC = EventCodec()
@@ -27,6 +28,80 @@ def change_encoder(table_id: str, shard: int = 0, region: str = "") -> Callable[
 def decode_change(value: bytes) -> ItemChange:
     event = CODEC.decode(value)
     return ItemChange(event.event_name, event.keys, event.old_image, event.new_image)
+
+
+# --- transaction records of a table topic ------------------------------------------------------
+
+
+def encode_prepared(table_id: str, prepared: PreparedTransaction, shard: int = 0) -> bytes:
+    """A TransactionPrepared: one ``[keys, event_name, old, new]`` row per locked item."""
+    by_key = {partition_key(c.keys): c for c in prepared.changes}
+    rows = []
+    for key in prepared.locked:
+        change = by_key.get(partition_key(key))
+        rows.append([key, None, None, None] if change is None
+                    else [key, change.event_name, change.old_image, change.new_image])
+    return CODEC.encode(TransactionPrepared(prepared.transaction_id, table_id, shard, rows))
+
+
+def partition_key(key: dict) -> str:
+    return repr(sorted(key.items()))
+
+
+def decode_prepared(event: TransactionPrepared) -> PreparedTransaction:
+    locked = tuple(row[0] for row in event.changes)
+    changes = tuple(ItemChange(name, key, old, new) for key, name, old, new in event.changes if name is not None)
+    return PreparedTransaction(event.transaction_id, locked, changes)
+
+
+def encode_transaction_change(table_id: str, transaction_id: str, change: ItemChange, shard: int = 0,
+                              region: str = "") -> bytes:
+    """An ItemChanged of a committed transaction (tagged, so stream consumers see which)."""
+    return CODEC.encode(ItemChanged(
+        table_id=table_id, shard=shard, event_name=change.event_name, keys=change.keys,
+        old_image=change.old_image, new_image=change.new_image, region=region, transaction_id=transaction_id,
+    ))
+
+
+def encode_released(table_id: str, transaction_id: str, decision: str, shard: int = 0) -> bytes:
+    return CODEC.encode(TransactionReleased(transaction_id, table_id, shard, decision))
+
+
+class TransactionEncoder:
+    """The transaction records of one table shard (what a write pipeline appends)."""
+
+    __slots__ = ("table_id", "shard")
+
+    def __init__(self, table_id: str, shard: int = 0) -> None:
+        self.table_id = table_id
+        self.shard = shard
+
+    def prepared(self, prepared: PreparedTransaction) -> bytes:
+        return encode_prepared(self.table_id, prepared, self.shard)
+
+    def change(self, transaction_id: str, change: ItemChange) -> bytes:
+        return encode_transaction_change(self.table_id, transaction_id, change, self.shard)
+
+    def released(self, transaction_id: str, decision: str) -> bytes:
+        return encode_released(self.table_id, transaction_id, decision, self.shard)
+
+
+def fold(state: partition_mod.PartitionState, value: bytes, offset: int) -> None:
+    """Fold one record of a table topic: an item change or a transaction record (replay)."""
+    event = CODEC.decode(value)
+    kind = type(event)
+    if kind is ItemChanged:
+        change = ItemChange(event.event_name, event.keys, event.old_image, event.new_image)
+        if event.transaction_id is None:
+            partition_mod.evolve(state, change, offset)
+        else:
+            partition_mod.evolve_transaction_change(state, event.transaction_id, change, offset)
+    elif kind is TransactionPrepared:
+        partition_mod.evolve_prepared(state, decode_prepared(event), offset)
+    elif kind is TransactionReleased:
+        partition_mod.evolve_released(state, event.transaction_id, offset)
+    else:  # another kind of record (e.g. a leader epoch): nothing to fold
+        state.applied_offset = offset
 
 
 def encode_catalog(event: Any) -> bytes:

@@ -108,3 +108,17 @@ class Page:
     scanned_count: int
     bytes_read: int
     last_evaluated_key: Item | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTransaction:
+    """A transaction's phase 1 on one partition: the items it locks and the changes it will make.
+
+    ``locked`` holds the key of every item of the transaction on this partition (a ConditionCheck
+    or a Delete of a missing item locks its item without changing it); ``changes`` the changes
+    still to apply on COMMIT, in action order."""
+
+    transaction_id: str
+    locked: tuple[Item, ...]
+    changes: tuple[ItemChange, ...]
+    offset: int = -1  # the log offset of its TransactionPrepared record, once folded

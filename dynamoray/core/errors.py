@@ -506,6 +506,38 @@ def table_already_exists(table: str) -> DynamoError:
     return resource_in_use(f"Table already exists: {table}")
 
 
+# --- backups and point-in-time recovery -----------------------------------------------------------
+
+
+def backup_not_found(arn: str) -> DynamoError:
+    return DynamoError("BackupNotFoundException", f"Backup not found: {arn}")
+
+
+def backup_table_not_found(table: str) -> DynamoError:
+    """The backup and continuous-backup operations name a missing table with their own error."""
+    return DynamoError("TableNotFoundException", f"Table not found: {table}")
+
+
+def restore_target_exists(table: str) -> DynamoError:
+    return DynamoError("TableAlreadyExistsException", f"Table already exists: {table}")
+
+
+def point_in_time_recovery_unavailable(table: str) -> DynamoError:
+    return DynamoError("PointInTimeRecoveryUnavailableException",
+                       f"Point in time recovery is not enabled for table '{table}'")
+
+
+def invalid_restore_time(earliest: str, latest: str) -> DynamoError:
+    return DynamoError(
+        "InvalidRestoreTimeException",
+        f"Invalid restore time specified. RestoreDateTime must be between {earliest} and {latest}",
+    )
+
+
+def restore_in_progress(table: str) -> DynamoError:
+    return DynamoError("TableInUseException", f"Table is being restored: {table}")
+
+
 def limit_exceeded(message: str) -> DynamoError:
     return DynamoError("LimitExceededException", message)
 
@@ -680,6 +712,21 @@ def transaction_in_progress() -> DynamoError:
     return DynamoError("TransactionInProgressException", "Transaction is in progress")
 
 
+def transaction_multiple_operations() -> DynamoError:
+    """Two actions of one TransactWriteItems/TransactGetItems on the same item."""
+    return validation("Transaction request cannot include multiple operations on one item")
+
+
+def transact_item_one_action() -> DynamoError:
+    """A TransactWriteItem with none, or more than one, of its four actions."""
+    return validation("TransactItems can only contain one of Check, Put, Update or Delete")
+
+
+def transaction_too_large() -> DynamoError:
+    """The items of one transaction add up to more than 4 MB (wording not checked against AWS)."""
+    return validation("Transaction request size has exceeded the maximum allowed size of 4 MB")
+
+
 def idempotent_parameter_mismatch() -> DynamoError:
     return DynamoError(
         "IdempotentParameterMismatchException",
@@ -704,6 +751,55 @@ def invalid_signature(message: str) -> DynamoError:
 
 def access_denied(message: str) -> DynamoError:
     return DynamoError("AccessDeniedException", message)
+
+
+def not_authorized(principal_arn: str, action: str, resource: str, denied_by: str | None) -> DynamoError:
+    """DynamoDB's AccessDeniedException for an IAM decision (``denied_by``: an explicit deny's source)."""
+    head = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    if denied_by is not None:
+        article = "an" if denied_by == "identity" else "a"
+        return access_denied(f"{head} with an explicit deny in {article} {denied_by}-based policy")
+    return access_denied(f"{head} because no identity-based policy allows the {action} action")
+
+
+def policy_not_found(arn: str, revision: str | None = None) -> DynamoError:
+    if revision is None:
+        message = f"Resource-based policy not found for the provided ResourceArn: {arn}"
+    else:
+        message = (f"Resource-based policy with the expected revision id {revision} not found for the "
+                   f"provided ResourceArn: {arn}")
+    return DynamoError("PolicyNotFoundException", message)
+
+
+def invalid_resource_policy(detail: str) -> DynamoError:
+    return validation(f"Invalid resource-based policy document: {detail}")
+
+
+# IAM's own errors (the admin API, ``DynamoRayAdmin_20261126``), with IAM's wire names and wording.
+
+
+def no_such_entity(message: str) -> DynamoError:
+    return DynamoError("NoSuchEntity", message, status=404)
+
+
+def entity_already_exists(message: str) -> DynamoError:
+    return DynamoError("EntityAlreadyExists", message, status=409)
+
+
+def malformed_policy_document(message: str) -> DynamoError:
+    return DynamoError("MalformedPolicyDocument", message)
+
+
+def delete_conflict(message: str) -> DynamoError:
+    return DynamoError("DeleteConflict", message, status=409)
+
+
+def iam_limit_exceeded(message: str) -> DynamoError:
+    return DynamoError("LimitExceeded", message, status=409)
+
+
+def iam_validation(message: str) -> DynamoError:
+    return DynamoError("ValidationError", message)
 
 
 def unknown_operation() -> DynamoError:

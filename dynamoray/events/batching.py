@@ -25,11 +25,12 @@ class Pending:
     it is taken at creation, and :meth:`resolve` releases it.
     """
 
-    __slots__ = ("payload", "size", "_lock", "_result", "_error", "done")
+    __slots__ = ("payload", "size", "_lock", "_result", "_error", "done", "_callback")
 
-    def __init__(self, payload: Any, size: int) -> None:
+    def __init__(self, payload: Any, size: int, callback: Callable[[Any, BaseException | None], None] | None = None) -> None:
         self.payload = payload
         self.size = size
+        self._callback = callback  # called with (result, error) once resolved, on the resolving thread
         self._lock = threading.Lock()
         self._lock.acquire()
         self._result: Any = None
@@ -41,6 +42,8 @@ class Pending:
             return
         self._result, self._error, self.done = result, error, True
         self._lock.release()
+        if self._callback is not None:
+            self._callback(result, error)
 
     def wait(self) -> Any:
         """Block until resolved; return the result or raise the error."""
@@ -70,8 +73,11 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, payload: Any, size: int = 1) -> Pending:
-        pending = Pending(payload, size)
+    def submit(self, payload: Any, size: int = 1,
+               callback: Callable[[Any, BaseException | None], None] | None = None) -> Pending:
+        """Queue a request; ``callback(result, error)``, if given, runs on the committer thread once
+        it is resolved (so a caller need not park a thread in :meth:`Pending.wait`)."""
+        pending = Pending(payload, size, callback)
         with self._cond:
             if self._closed:
                 raise LogClosedError("the log is closed")

@@ -17,6 +17,11 @@ Group commit: appends from every thread go through one committer thread per topi
 all queued appends in one transaction, hence one fsync (see :mod:`.batching`).  Fencing is checked
 inside that transaction (``BEGIN IMMEDIATE`` takes SQLite's write lock), so it also holds between
 processes opening the same directory; tails in another process see new records by polling.
+
+Threads: every call may come from any thread.  A topic's reader connection is used only under its
+``read_lock``, and closing a topic (``close``, ``delete_topic``, ``release_topic``) takes that lock
+too, so it never frees a connection another thread is inside; the calls that come after raise
+:class:`LogClosedError` (or :class:`UnknownTopicError` for a deleted topic).
 """
 
 from __future__ import annotations
@@ -25,15 +30,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from .batching import GroupCommitter, Pending
+from .embedded_topic import SCHEMA, SHIFT, Released, Topic, connect, open_topic
 from .log import (
     DEFAULT_MAX_RECORDS,
     Clock,
+    Done,
     EventLog,
-    FencedError,
     LogClosedError,
     OffsetOutOfRangeError,
     PartitionWriter,
@@ -43,94 +49,11 @@ from .log import (
     UnknownTopicError,
     check_partitions,
     check_topic_name,
-    stamp,
     system_clock,
 )
 
-_SHIFT = 40  # offsets below 2**40 per partition
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS partitions(
-    p INTEGER PRIMARY KEY, start INTEGER NOT NULL, next INTEGER NOT NULL,
-    epoch INTEGER NOT NULL, last_ts INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS records(k INTEGER PRIMARY KEY, ts INTEGER NOT NULL, v BLOB NOT NULL);
-"""
 _POLL = 0.02  # seconds between polls while tailing writes made by another process
-
-
-def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    return conn
-
-
-class _Topic:
-    """One open topic file: a reader connection, a writer connection and its committer."""
-
-    def __init__(self, name: str, path: Path, synchronous: str, clock: Clock) -> None:
-        self.name = name
-        self.path = path
-        self._clock = clock
-        self.reader = _connect(path, synchronous)
-        self.read_lock = threading.Lock()
-        self._writer = _connect(path, synchronous)
-        self.changed = threading.Condition()
-        self.version = 0  # bumped after every commit made by this process
-        self.partitions = self.query("SELECT count(*) FROM partitions")[0][0]
-        self.committer = GroupCommitter(self._commit, name=f"dynamoray-log-{name}")
-
-    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self.read_lock:
-            return self.reader.execute(sql, args).fetchall()
-
-    def _commit(self, batch: list[Pending]) -> None:
-        conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            results = self._apply(conn, batch)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        with self.changed:
-            self.version += 1
-            self.changed.notify_all()
-        for pending, result in zip(batch, results):
-            if isinstance(result, Exception):
-                pending.resolve(error=result)
-            else:
-                pending.resolve(result)
-
-    def _apply(self, conn: sqlite3.Connection, batch: list[Pending]) -> list:
-        state: dict[int, list[int]] = {}  # p -> [next, epoch, last_ts]
-        rows: list[tuple[int, int, bytes]] = []
-        results: list = []
-        now = self._clock()
-        for pending in batch:
-            partition, epoch, values = pending.payload
-            if partition not in state:
-                state[partition] = list(
-                    conn.execute("SELECT next, epoch, last_ts FROM partitions WHERE p=?", (partition,)).fetchone()
-                )
-            part = state[partition]
-            if part[1] != epoch:
-                results.append(FencedError(self.name, partition, epoch))
-                continue
-            ts = part[2] = stamp(part[2], now)
-            first, base = part[0], partition << _SHIFT
-            rows.extend((base | (first + i), ts, v) for i, v in enumerate(values))
-            part[0] = first + len(values)
-            results.append(list(range(first, first + len(values))))
-        conn.executemany("INSERT INTO records(k, ts, v) VALUES (?, ?, ?)", rows)
-        conn.executemany(
-            "UPDATE partitions SET next=?, last_ts=? WHERE p=?", [(s[0], s[2], p) for p, s in state.items()]
-        )
-        return results
-
-    def close(self) -> None:
-        self.committer.close()
-        self._writer.close()
-        self.reader.close()
+_T = TypeVar("_T")
 
 
 class EmbeddedLog(EventLog):
@@ -143,42 +66,50 @@ class EmbeddedLog(EventLog):
         self._dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._sync = synchronous
-        self._topics: dict[str, _Topic] = {}
+        self._topics: dict[str, Topic] = {}
         self._lock = threading.Lock()
         self._closed = False
 
     def _path(self, topic: str) -> Path:
         return self._dir / f"{check_topic_name(topic)}.db"
 
-    def _topic(self, topic: str) -> _Topic:
+    def _topic(self, topic: str) -> Topic:
         with self._lock:
             if self._closed:
                 raise LogClosedError("the log is closed")
             found = self._topics.get(topic)
             if found is None:
-                path = self._path(topic)
-                if not path.exists():
-                    raise UnknownTopicError(topic)
-                found = _Topic(topic, path, self._sync, self._clock)
-                if found.partitions == 0:  # being created by another process
-                    found.close()
-                    raise UnknownTopicError(topic)
-                self._topics[topic] = found
+                found = self._topics[topic] = open_topic(topic, self._path(topic), self._sync, self._clock)
             return found
 
-    def _check(self, topic: str, partition: int) -> _Topic:
+    def _check(self, topic: str, partition: int) -> Topic:
         t = self._topic(topic)
         if not isinstance(partition, int) or not 0 <= partition < t.partitions:
             raise UnknownTopicError(topic, partition)
         return t
 
+    def _using(self, topic: str, partition: int, fn: Callable[[Topic, sqlite3.Connection], _T]) -> _T:
+        """``fn(topic, reader connection)`` with the connection to itself; retried on a freshly
+        opened topic if it was released under us."""
+        while True:
+            t = self._check(topic, partition)
+            try:
+                with t.use() as conn:
+                    return fn(t, conn)
+            except Released:
+                with self._lock:
+                    if self._topics.get(topic) is t:
+                        del self._topics[topic]
+
     def create_topic(self, topic: str, partitions: int) -> None:
         path = self._path(topic)
         check_partitions(partitions)
         with self._lock:
-            conn = _connect(path, self._sync)
+            if self._closed:
+                raise LogClosedError("the log is closed")
+            conn = connect(path, self._sync)
             try:
-                conn.executescript(_SCHEMA)
+                conn.executescript(SCHEMA)
                 conn.execute("BEGIN IMMEDIATE")
                 if conn.execute("SELECT count(*) FROM partitions").fetchone()[0]:
                     conn.execute("ROLLBACK")
@@ -192,30 +123,47 @@ class EmbeddedLog(EventLog):
             stale.close()
 
     def delete_topic(self, topic: str) -> None:
+        """Calls in flight on the topic finish first; later ones raise UnknownTopicError."""
         self._topic(topic)
         with self._lock:
-            self._topics.pop(topic).close()
+            t = self._topics.pop(topic, None)
+            if t is not None:
+                t.close(lambda: UnknownTopicError(topic))
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self._path(topic)}{suffix}").unlink(missing_ok=True)
+
+    def release_topic(self, topic: str) -> None:
+        """Close the topic's files and committer thread unless a writer is open on it; the next
+        call on the topic opens it again.  Lets many hosts share one log handle."""
+        with self._lock:
+            t = self._topics.get(topic)
+        if t is not None and t.release():
+            with self._lock:
+                if self._topics.get(topic) is t:
+                    del self._topics[topic]
 
     def partition_count(self, topic: str) -> int:
         return self._topic(topic).partitions
 
     def open_writer(self, topic: str, partition: int) -> PartitionWriter:
-        t = self._check(topic, partition)
-        with t.read_lock:  # one autocommit statement: fetchall() steps it to its commit
-            ((epoch,),) = t.reader.execute(
+        def claim(t: Topic, conn: sqlite3.Connection) -> PartitionWriter:
+            # one autocommit statement: fetchall() steps it to its commit
+            ((epoch,),) = conn.execute(
                 "UPDATE partitions SET epoch = epoch + 1 WHERE p=? RETURNING epoch", (partition,)
             ).fetchall()
-        return _EmbeddedWriter(t, partition, epoch)
+            t.writers += 1
+            return _EmbeddedWriter(t, partition, epoch)
 
-    def _bounds(self, t: _Topic, partition: int) -> tuple[int, int]:
-        return t.query("SELECT start, next FROM partitions WHERE p=?", (partition,))[0]
+        return self._using(topic, partition, claim)
+
+    def _bounds(self, topic: str, partition: int) -> tuple[int, int]:
+        return self._using(topic, partition, lambda t, conn: conn.execute(
+            "SELECT start, next FROM partitions WHERE p=?", (partition,)).fetchone())
 
     def read(self, topic: str, partition: int, offset: int, max_records: int = DEFAULT_MAX_RECORDS) -> list[Record]:
-        t = self._check(topic, partition)
-        with t.read_lock:
-            conn = t.reader
+        base = partition << SHIFT if isinstance(partition, int) else 0
+
+        def rows(t: Topic, conn: sqlite3.Connection) -> list[tuple]:
             conn.execute("BEGIN")  # one snapshot for the bounds and the rows
             try:
                 start, end = conn.execute("SELECT start, next FROM partitions WHERE p=?", (partition,)).fetchone()
@@ -223,21 +171,21 @@ class EmbeddedLog(EventLog):
                     raise TruncatedError(topic, partition, offset, start)
                 if offset > end:
                     raise OffsetOutOfRangeError(topic, partition, offset, end)
-                base = partition << _SHIFT
-                rows = conn.execute(
+                return conn.execute(
                     "SELECT k, ts, v FROM records WHERE k >= ? AND k < ? ORDER BY k LIMIT ?",
                     (base | offset, base | end, max_records),
                 ).fetchall()
             finally:
                 conn.execute("COMMIT")
-        return [Record(k - base, ts, v) for k, ts, v in rows]
+
+        return [Record(k - base, ts, v) for k, ts, v in self._using(topic, partition, rows)]
 
     def tail(
         self, topic: str, partition: int, offset: int, timeout: float, max_records: int = DEFAULT_MAX_RECORDS
     ) -> list[Record]:
-        t = self._check(topic, partition)
         deadline = time.monotonic() + timeout
         while True:
+            t = self._check(topic, partition)
             seen = t.version
             found = self.read(topic, partition, offset, max_records)
             remaining = deadline - time.monotonic()
@@ -248,31 +196,33 @@ class EmbeddedLog(EventLog):
                     t.changed.wait(min(remaining, _POLL))
 
     def start_offset(self, topic: str, partition: int) -> int:
-        return self._bounds(self._check(topic, partition), partition)[0]
+        return self._bounds(topic, partition)[0]
 
     def end_offset(self, topic: str, partition: int) -> int:
-        return self._bounds(self._check(topic, partition), partition)[1]
+        return self._bounds(topic, partition)[1]
 
     def offset_for_time(self, topic: str, partition: int, timestamp: int) -> int:
-        t = self._check(topic, partition)
-        lo, hi = self._bounds(t, partition)
-        base = partition << _SHIFT
-        while lo < hi:  # stamps are non-decreasing within a partition
-            mid = (lo + hi) // 2
-            rows = t.query("SELECT ts FROM records WHERE k = ?", (base | mid,))
-            if not rows:  # truncated under us: everything before the new start is gone
-                lo = max(mid + 1, self._bounds(t, partition)[0])
-            elif rows[0][0] >= timestamp:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
+        def search(t: Topic, conn: sqlite3.Connection) -> int:
+            base = partition << SHIFT
+            conn.execute("BEGIN")  # one snapshot: a truncation cannot remove records under the search
+            try:
+                lo, hi = conn.execute("SELECT start, next FROM partitions WHERE p=?", (partition,)).fetchone()
+                while lo < hi:  # stamps are non-decreasing within a partition
+                    mid = (lo + hi) // 2
+                    (ts,) = conn.execute("SELECT ts FROM records WHERE k = ?", (base | mid,)).fetchone()
+                    if ts >= timestamp:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                return lo
+            finally:
+                conn.execute("COMMIT")
+
+        return self._using(topic, partition, search)
 
     def truncate_before(self, topic: str, partition: int, offset: int) -> None:
-        t = self._check(topic, partition)
-        base = partition << _SHIFT
-        with t.read_lock:
-            conn = t.reader
+        def truncate(t: Topic, conn: sqlite3.Connection) -> None:
+            base = partition << SHIFT
             conn.execute("BEGIN IMMEDIATE")
             try:
                 start, end = conn.execute("SELECT start, next FROM partitions WHERE p=?", (partition,)).fetchone()
@@ -286,7 +236,10 @@ class EmbeddedLog(EventLog):
                 conn.execute("ROLLBACK")
                 raise
 
+        self._using(topic, partition, truncate)
+
     def close(self) -> None:
+        """Calls in flight finish first; every later call raises LogClosedError."""
         with self._lock:
             self._closed = True
             topics, self._topics = list(self._topics.values()), {}
@@ -295,7 +248,7 @@ class EmbeddedLog(EventLog):
 
 
 class _EmbeddedWriter(PartitionWriter):
-    def __init__(self, topic: _Topic, partition: int, epoch: int) -> None:
+    def __init__(self, topic: Topic, partition: int, epoch: int) -> None:
         self._topic = topic
         self.topic = topic.name
         self.partition = partition
@@ -309,5 +262,17 @@ class _EmbeddedWriter(PartitionWriter):
             return []
         return self._topic.committer.submit((self.partition, self.epoch, values), len(values)).wait()
 
+    def submit(self, values: Sequence[bytes], done: Done) -> None:
+        """:meth:`append` without blocking: the committer thread calls ``done`` once durable."""
+        if self._closed:
+            raise LogClosedError("the writer is closed")
+        if not values:
+            done([], None)
+            return
+        self._topic.committer.submit((self.partition, self.epoch, values), len(values), done)
+
     def close(self) -> None:
-        self._closed = True
+        with self._topic.read_lock:
+            if not self._closed:
+                self._closed = True
+                self._topic.writers -= 1

@@ -1,4 +1,4 @@
-"""The Kafka backend (confluent-kafka): the only module that imports ``confluent_kafka``.
+"""The Kafka backend (confluent-kafka, imported only here and in :mod:`.kafka_cursor`).
 
 - Writes: one idempotent producer per log (``acks=all``), explicit partitions, commit timestamps
   stamped by our writer and carried in a record header (the broker's clock is never used).
@@ -8,6 +8,10 @@
   Tansu undercounts), and ``offset_for_time`` as a binary search over our own commit stamps.
 - Retention: the retained start of each partition is recorded in a small compacted meta topic,
   which readers honour; DeleteRecords also reclaims the space when the broker supports it.
+- Threads: every call may come from any thread.  Consumers are leased from a bounded pool
+  (:mod:`.kafka_pool`), and no client is closed while another thread is inside it: a topic's
+  consumers are stopped and closed *before* the topic is deleted, and ``close`` waits for the
+  readers and producers in flight.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import functools
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import confluent_kafka as ck
 import confluent_kafka.admin as ck_admin
 
+from .kafka_cursor import Cursor
 from .kafka_fencing import FencedWriter, claim
+from .kafka_pool import CursorPool
 from .kafka_records import DATA, HEADER, KafkaLogConfig, Stamp, pack_header, unpack_header
 from .kafka_retention import Retention
 from .log import (
@@ -43,74 +50,6 @@ from .log import (
 )
 
 
-class _Cursor:
-    """One assigned consumer over one partition; remembers where it stands to avoid re-seeking."""
-
-    def __init__(self, config: KafkaLogConfig, topic: str, partition: int) -> None:
-        self.topic, self.partition = topic, partition
-        self._consumer = ck.Consumer(config.consumer_config())
-        self._timeout = config.timeout
-        self.next = -1
-        self.at_eof = False
-        self.end = 0  # the end offset seen at the last partition EOF
-
-    def pull(self, offset: int, limit: int, wait: float | None, at_least: int = 0) -> list[Any]:
-        """Raw messages from ``offset`` on, at most ``limit``.
-
-        ``wait=None``: stop at the end of the partition, but not before ``at_least`` (an end we
-        know from an acknowledged write; a fetch may briefly lag it), and fail after the
-        configured timeout; otherwise return as soon as one message came, or after ``wait`` s."""
-        if offset != self.next or (wait is None and self.at_eof):
-            self._consumer.assign([ck.TopicPartition(self.topic, self.partition, offset)])
-            self.next, self.at_eof = offset, False
-        out: list[Any] = []
-        deadline = time.monotonic() + (self._timeout if wait is None else wait)
-        while len(out) < limit:
-            msgs = self._consumer.consume(limit - len(out), 0)
-            if not msgs:
-                remaining = deadline - time.monotonic()
-                if (out and wait is not None) or remaining <= 0:
-                    if wait is None:
-                        raise LogUnavailableError(f"timed out reading {self.topic}/{self.partition}")
-                    break
-                msg = self._consumer.poll(min(remaining, 0.1))
-                msgs = [] if msg is None else [msg]
-            if self._take(msgs, out):
-                if wait is None and self.end < at_least:  # lagging: fetch again
-                    self._consumer.assign([ck.TopicPartition(self.topic, self.partition, self.next)])
-                    self.at_eof = False
-                    continue
-                if wait is None or out:
-                    break
-        return out
-
-    def _take(self, msgs: list[Any], out: list[Any]) -> bool:
-        eof = False
-        for msg in msgs:
-            err = msg.error()
-            if err is None:
-                out.append(msg)
-                self.next, self.at_eof = msg.offset() + 1, False
-            elif err.code() == ck.KafkaError._PARTITION_EOF:
-                self.end, self.at_eof, eof = msg.offset(), True, True
-            elif err.code() in (ck.KafkaError.UNKNOWN_TOPIC_OR_PART, ck.KafkaError._UNKNOWN_PARTITION):
-                raise UnknownTopicError(self.topic, self.partition)
-            elif err.code() in (ck.KafkaError.OFFSET_OUT_OF_RANGE, ck.KafkaError._AUTO_OFFSET_RESET):
-                offset, self.next = self.next, -1  # below the broker's start: deleted by retention
-                raise TruncatedError(self.topic, self.partition, offset, -1)
-            else:
-                raise LogUnavailableError(str(err))
-        return eof
-
-    def stamps(self, start: int, stop: int) -> list[Stamp | None]:
-        """The stamps of the raw records in [start, stop) (None for foreign records)."""
-        msgs = self.pull(start, stop - start, None, at_least=stop) if stop > start else []
-        return [unpack_header(m.offset(), m.headers()) for m in msgs if m.offset() < stop]
-
-    def close(self) -> None:
-        self._consumer.close()
-
-
 class KafkaLog(EventLog):
     """An event log on a Kafka cluster (or any Kafka-protocol broker, e.g. Tansu)."""
 
@@ -118,10 +57,14 @@ class KafkaLog(EventLog):
         self.config = config if isinstance(config, KafkaLogConfig) else KafkaLogConfig(properties=dict(config))
         self._clock = clock
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._producer: Any = None
+        self._producing_now = 0  # threads inside the producer: close waits for them
         self._admin: Any = None
         self._partitions: dict[str, int] = {}
-        self._idle: dict[tuple[str, int], list[_Cursor]] = {}
+        self._pool: CursorPool[Cursor] = CursorPool(
+            lambda topic, partition: Cursor(self.config, topic, partition),
+            max_idle=self.config.idle_consumers, idle_timeout=self.config.consumer_idle_timeout)
         self._ends: dict[tuple[str, int], int] = {}
         self._writers: weakref.WeakSet[FencedWriter] = weakref.WeakSet()
         self.meta_topic = self.config.meta_topic
@@ -138,36 +81,26 @@ class KafkaLog(EventLog):
                 self._admin = ck_admin.AdminClient(self.config.admin_config())
             return self._admin
 
-    def _producer_client(self) -> Any:
+    @contextmanager
+    def _producing(self) -> Iterator[Any]:
+        """The producer, for this block; ``close`` waits for the blocks in flight."""
         with self._lock:
             if self._closed:
                 raise LogClosedError("the log is closed")
             if self._producer is None:
                 self._producer = ck.Producer(self.config.producer_config())
-            return self._producer
-
-    def _cursor(self, topic: str, partition: int, offset: int = -1) -> _Cursor:
-        with self._lock:
-            idle = self._idle.get((topic, partition), [])
-            for i, cursor in enumerate(idle):
-                if cursor.next == offset:
-                    return idle.pop(i)
-            return idle.pop() if idle else _Cursor(self.config, topic, partition)
-
-    def _release(self, cursor: _Cursor) -> None:
-        with self._lock:
-            idle = self._idle.setdefault((cursor.topic, cursor.partition), [])
-            if len(idle) < 4 and not self._closed:
-                idle.append(cursor)
-                return
-        cursor.close()
+            self._producing_now += 1
+            producer = self._producer
+        try:
+            yield producer
+        finally:
+            with self._lock:
+                self._producing_now -= 1
+                self._changed.notify_all()
 
     def _with_cursor(self, topic: str, partition: int, fn, offset: int = -1):
-        cursor = self._cursor(topic, partition, offset)
-        try:
+        with self._pool.leased(topic, partition, offset) as cursor:
             return fn(cursor)
-        finally:
-            self._release(cursor)
 
     def _result(self, future: Any) -> Any:
         try:
@@ -190,23 +123,21 @@ class KafkaLog(EventLog):
         if not self.ensure_topic(topic, partitions, self.config.topic_config):
             raise TopicExistsError(topic)
         self._retention.record(topic, "*", 0)  # forget the retention of an earlier incarnation
+        self._pool.revive(topic)
         with self._lock:
             self._partitions[topic] = partitions
 
     def delete_topic(self, topic: str) -> None:
+        """Stops and closes the topic's consumers first (readers in other threads get
+        UnknownTopicError), then deletes it: no consumer ever sees its topic vanish."""
         self.partition_count(topic)
-        self._result(self.admin().delete_topics([topic])[topic])
-        self._forget(topic)
-        deadline = time.monotonic() + self.config.timeout
-        while topic in self._listed() and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def _forget(self, topic: str) -> None:
+        with self._pool.retiring(topic, wait=self.config.timeout + 5):
+            self._result(self.admin().delete_topics([topic])[topic])
+            deadline = time.monotonic() + self.config.timeout
+            while topic in self._listed() and time.monotonic() < deadline:
+                time.sleep(0.01)
         with self._lock:
             self._partitions.pop(topic, None)
-            for key in [k for k in self._idle if k[0] == topic]:
-                for cursor in self._idle.pop(key):
-                    cursor.close()
             for key in [k for k in self._ends if k[0] == topic]:
                 del self._ends[key]
 
@@ -214,12 +145,16 @@ class KafkaLog(EventLog):
         with self._lock:
             count = self._partitions.get(topic)
         if count is None:
+            mark = self._pool.deletions()
             count = self._listed().get(topic)
-            if count is None:
+            if count is None or not self._pool.revive(topic, listed_after=mark):
                 raise UnknownTopicError(topic)
             with self._lock:
                 self._partitions[topic] = count
         return count
+
+    def release_topic(self, topic: str) -> None:
+        self._pool.release(topic)
 
     def _check(self, topic: str, partition: int) -> None:
         if not isinstance(partition, int) or not 0 <= partition < self.partition_count(topic):
@@ -229,7 +164,11 @@ class KafkaLog(EventLog):
 
     def produce(self, topic: str, partition: int, values: Sequence[bytes], expected: int, ts: int, epoch: int,
                 kind: int) -> list[int]:
-        producer = self._producer_client()
+        with self._producing() as producer:
+            return self._produce(producer, topic, partition, values, expected, ts, epoch, kind)
+
+    def _produce(self, producer: Any, topic: str, partition: int, values: Sequence[bytes], expected: int, ts: int,
+                 epoch: int, kind: int) -> list[int]:
         offsets: list[int | None] = [None] * len(values)
         errors: list[Any] = []
 
@@ -272,39 +211,43 @@ class KafkaLog(EventLog):
                 raise LogUnavailableError(str(exc)) from exc
             return False
 
-    def new_cursor(self, topic: str, partition: int) -> _Cursor:
-        return _Cursor(self.config, topic, partition)
+    def new_cursor(self, topic: str, partition: int) -> Cursor:
+        """A cursor outside the pool (the meta topic's, which its owner closes)."""
+        with self._lock:
+            if self._closed:
+                raise LogClosedError("the log is closed")
+        return Cursor(self.config, topic, partition)
 
     def produce_keyed(self, topic: str, key: str, value: str) -> None:
-        producer = self._producer_client()
-        producer.produce(topic, key=key, value=value, partition=0)
-        if producer.flush(self.config.timeout):
-            raise LogUnavailableError(f"could not write to {topic}")
+        with self._producing() as producer:
+            producer.produce(topic, key=key, value=value, partition=0)
+            if producer.flush(self.config.timeout):
+                raise LogUnavailableError(f"could not write to {topic}")
 
     def open_writer(self, topic: str, partition: int) -> PartitionWriter:
         self._check(topic, partition)
         writer = claim(self, topic, partition, self._clock)
         with self._lock:
-            self._writers.add(writer)
+            closed = self._closed
+            if not closed:
+                self._writers.add(writer)
+        if closed:  # closed while we claimed: nobody else would ever close this writer
+            writer.close()
+            raise LogClosedError("the log is closed")
         return writer
 
     # --- reading ---------------------------------------------------------------------------------
 
     def low_watermark(self, topic: str, partition: int) -> int:
-        def low(cursor: _Cursor) -> int:
-            tp = ck.TopicPartition(topic, partition)
-            return cursor._consumer.get_watermark_offsets(tp, timeout=self.config.timeout, cached=False)[0]
-
-        return self._with_cursor(topic, partition, low)
+        return self._with_cursor(topic, partition, Cursor.low_watermark)
 
     def end_offset(self, topic: str, partition: int) -> int:
         self._check(topic, partition)
 
-        def scan(cursor: _Cursor) -> int:
+        def scan(cursor: Cursor) -> int:
             guess = self._ends.get((topic, partition))
             if guess is None:  # "latest" may undercount (Tansu), so it is only where the scan starts
-                tp = ck.TopicPartition(topic, partition)
-                guess = cursor._consumer.get_watermark_offsets(tp, timeout=self.config.timeout, cached=False)[1]
+                guess = cursor.high_watermark()
             offset = guess
             while True:
                 got = cursor.pull(offset, 10000, None, self._ends.get((topic, partition), 0))
@@ -330,7 +273,7 @@ class KafkaLog(EventLog):
             if offset > end:
                 raise OffsetOutOfRangeError(topic, partition, offset, end)
 
-    def _records(self, cursor: _Cursor, offset: int, max_records: int, wait: float | None) -> list[Record]:
+    def _records(self, cursor: Cursor, offset: int, max_records: int, wait: float | None) -> list[Record]:
         out: list[Record] = []
         deadline = None if wait is None else time.monotonic() + wait
         known_end = self._ends.get((cursor.topic, cursor.partition), 0)  # read your own writes
@@ -356,7 +299,7 @@ class KafkaLog(EventLog):
         return self._with_cursor(topic, partition, lambda c: self._records(c, offset, max_records, timeout), offset)
 
     def _first_at(self, topic: str, partition: int, offset: int, end: int) -> Record | None:
-        def first(cursor: _Cursor) -> Record | None:
+        def first(cursor: Cursor) -> Record | None:
             found = self._records(cursor, offset, 1, None) if offset < end else []
             return found[0] if found and found[0].offset < end else None
 
@@ -387,19 +330,26 @@ class KafkaLog(EventLog):
             self._result(self.admin().delete_records([tp])[tp])
 
     def close(self) -> None:
+        """Commit what the writers queued, then stop every reader and producer in flight (they
+        raise LogClosedError) and close each client once no thread is inside it."""
         with self._lock:
             writers = list(self._writers)
-        for writer in writers:
+        for writer in writers:  # their queued appends still go out
             writer.close()
-        self._retention.close()
         with self._lock:
             self._closed = True
-            cursors = [c for idle in self._idle.values() for c in idle]
-            self._idle.clear()
-            producer, self._producer = self._producer, None
+            writers = list(self._writers)
+        for writer in writers:  # and any opened meanwhile
+            writer.close()
+        self._retention.close()
+        self._pool.close(wait=self.config.timeout + 5)
+        with self._lock:
+            deadline = time.monotonic() + self.config.timeout + 5
+            while self._producing_now and time.monotonic() < deadline:
+                self._changed.wait(max(0.0, deadline - time.monotonic()))
+            producer = None if self._producing_now else self._producer  # stuck: leak it, never crash
+            self._producer = None
             self._admin = None  # dropping the last reference destroys the admin client
-        for cursor in cursors:
-            cursor.close()
         if producer is not None:
             producer.flush(self.config.timeout)
             producer.close()

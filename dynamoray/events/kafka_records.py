@@ -81,6 +81,8 @@ class KafkaLogConfig(BaseModel):
     meta_topic: str = "__dynamoray_log_meta"
     timeout: float = 30.0  # seconds before a call that cannot reach the cluster fails
     retention_max_age: float = 1.0  # seconds a reader may trust its cached retained start
+    idle_consumers: int = 8  # consumers kept for reuse (each costs threads and fetches in the background)
+    consumer_idle_timeout: float = 10.0  # seconds an unused consumer is kept
 
     def producer_config(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ fenced writer take offsets and are never returned by :meth:`EventLog.read`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from abc import ABC, abstractmethod
@@ -23,6 +24,9 @@ from dataclasses import dataclass
 
 Clock = Callable[[], int]
 """Returns the current wall-clock time in milliseconds since the epoch."""
+
+Done = Callable[["list[int] | None", "BaseException | None"], None]
+"""Called once a :meth:`PartitionWriter.submit` is durable: ``(offsets, None)`` or ``(None, error)``."""
 
 _TOPIC_RE = re.compile(r"[A-Za-z0-9._-]{1,249}")
 DEFAULT_MAX_RECORDS = 1000
@@ -137,6 +141,26 @@ class PartitionWriter(ABC):
         Raises :class:`FencedError` if a newer writer took over the partition.
         """
 
+    def submit(self, values: Sequence[bytes], done: Done) -> None:
+        """:meth:`append` without waiting: ``done`` is called once the records are durable (on any
+        thread, maybe before this returns).  Submissions of one writer commit in submission order.
+        This default runs ``append`` on a worker thread of the writer; backends override it."""
+        executor = self.__dict__.get("_submitter")
+        if executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            executor = self.__dict__["_submitter"] = ThreadPoolExecutor(1, thread_name_prefix="dynamoray-append")
+
+        def run() -> None:
+            try:
+                offsets = self.append(values)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                done(None, error)
+                return
+            done(offsets, None)
+
+        executor.submit(run)
+
     @abstractmethod
     def close(self) -> None:
         """Release the writer; later appends raise :class:`LogClosedError`."""
@@ -146,6 +170,28 @@ class PartitionWriter(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def append_async(writer: PartitionWriter, values: Sequence[bytes]) -> list[int]:
+    """Await :meth:`PartitionWriter.submit` on an event loop: no thread waits for the commit (the
+    embedded backend's committer thread wakes the loop itself)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def done(offsets: list[int] | None, error: BaseException | None) -> None:
+        loop.call_soon_threadsafe(_settle, future, offsets, error)
+
+    writer.submit(values, done)
+    return await future
+
+
+def _settle(future: asyncio.Future, offsets: list[int] | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(offsets)
 
 
 class EventLog(ABC):
@@ -198,9 +244,15 @@ class EventLog(ABC):
     def truncate_before(self, topic: str, partition: int, offset: int) -> None:
         """Drop the records before ``offset`` (retention); ``offset`` may be at most the end."""
 
+    def release_topic(self, topic: str) -> None:
+        """The caller is done with ``topic`` for now: the backend may free what it keeps open for
+        it (files and a committer thread on the embedded log, idle consumers on Kafka).  The next
+        call on the topic opens it again.  Calls in flight on other threads are unaffected."""
+
     @abstractmethod
     def close(self) -> None:
-        """Release every resource; the log must not be used afterwards."""
+        """Release every resource; the log must not be used afterwards.  Calls in flight on other
+        threads finish or raise :class:`LogClosedError`; later calls raise it."""
 
     def __enter__(self) -> EventLog:
         return self

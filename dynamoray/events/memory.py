@@ -161,5 +161,14 @@ class _MemoryWriter(PartitionWriter):
             raise LogClosedError("the writer is closed")
         return self._log._append(self, values)
 
+    def submit(self, values: Sequence[bytes], done) -> None:
+        """:meth:`append` at once (it never blocks), then ``done``."""
+        try:
+            offsets = self.append(values)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            done(None, error)
+            return
+        done(offsets, None)
+
     def close(self) -> None:
         self._closed = True

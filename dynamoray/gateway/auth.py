@@ -142,6 +142,11 @@ class Authenticator:
     def add_key(self, access_key: str, secret_key: str, principal: Principal) -> None:
         self._secrets[access_key] = _Secret(secret_key, principal)
 
+    def remove_key(self, access_key: str) -> None:
+        """Forget an access key (revoked): its signatures are no longer accepted."""
+        self._secrets.pop(access_key, None)
+        self._keys.clear()  # drop derived signing keys too
+
     def verify(
         self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
     ) -> Principal:

@@ -15,6 +15,7 @@ class RequestContext:
     region: str
     account_id: str
     request_id: str
+    iam: Any = None  # the Authorizer (its IAM store), when IAM is on (gateway/authorize.py)
 
     def table_arn(self, table: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{table}"

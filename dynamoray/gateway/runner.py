@@ -8,9 +8,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
 from .auth import Authenticator, Principal
+from .authorize import Authorizer
+from .iam_store import IamStore
 from .server import Gateway, ServerConfig
 
 
@@ -21,7 +21,10 @@ def root_principal(access_key: str, account_id: str) -> Principal:
 def build_gateway(engine: Any, access_key: str, secret_key: str, config: ServerConfig) -> Gateway:
     authenticator = Authenticator()
     authenticator.add_key(access_key, secret_key, root_principal(access_key, config.account_id))
-    return Gateway(engine, authenticator, config)
+    gateway = Gateway(engine, authenticator, config)
+    # IAM users, roles and policies: their store lives in the engine's log, opened with the app.
+    gateway.authorizer = Authorizer(IamStore(authenticator, config.account_id, engine.stream_log))
+    return gateway
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -44,9 +47,9 @@ class BackgroundServer:
         ready = threading.Event()
 
         async def boot() -> None:
-            self._runner = web.AppRunner(self.gateway.app(), access_log=None)
-            await self._runner.setup()
-            await web.TCPSite(self._runner, self.host, self.port).start()
+            await self.gateway.startup()
+            self._server = self.gateway.http_server()
+            await self._server.start(self.host, self.port)
             ready.set()
 
         def run() -> None:
@@ -66,7 +69,8 @@ class BackgroundServer:
 
     def stop(self) -> None:
         async def shutdown() -> None:
-            await self._runner.cleanup()
+            await self._server.close()
+            await self.gateway.cleanup()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -22,8 +22,6 @@ from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
-from aiohttp import web
-
 from .. import logs
 from .credentials import load_root_credentials
 from .runner import build_gateway
@@ -68,12 +66,16 @@ async def _local_engine(stack: AsyncExitStack, data_dir: Path, kafka: Any = None
         from ..events.embedded import EmbeddedLog
 
         log_ = EmbeddedLog(data_dir / "log")
-    engine = LocalEngine(log_)
+    from ..actors.snapshots import SnapshotPolicy, SnapshotStore
+
+    engine = LocalEngine(log_, snapshots=SnapshotStore(data_dir / "snapshots"),
+                         snapshot_policy=SnapshotPolicy.from_env())
     stack.push_async_callback(engine.close)
     return engine
 
 
-async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_open: int, kafka: Any = None) -> Any:
+async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_open: int, kafka: Any = None,
+                      replicas: int = 2, gateway_follower: bool = True) -> Any:
     from ..actors.cluster import Cluster, ClusterConfig, init_local_ray  # first: sets Ray's loopback env
 
     import ray
@@ -81,7 +83,12 @@ async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_ope
     init_local_ray()
     stack.callback(ray.shutdown)
     log_dir = "" if kafka is not None else str(data_dir / "log")
-    cluster = Cluster(ClusterConfig(log_dir=log_dir, hosts=hosts, max_open=max_open, kafka=kafka))
+    from ..actors.snapshots import SnapshotPolicy
+
+    cluster = Cluster(ClusterConfig(log_dir=log_dir, hosts=hosts, max_open=max_open, kafka=kafka,
+                                    snapshot_dir=str(data_dir / "snapshots"),
+                                    snapshot_policy=SnapshotPolicy.from_env(),
+                                    replicas=replicas, gateway_follower=gateway_follower))
     stack.callback(cluster.shutdown)
     engine = cluster.start()
     stack.push_async_callback(engine.close)
@@ -89,7 +96,8 @@ async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_ope
 
 
 async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: str = "ray",
-                hosts: int = 2, max_open: int = 256, kafka: Any = None) -> None:
+                hosts: int = 2, max_open: int = 256, kafka: Any = None, replicas: int = 2,
+                gateway_follower: bool = True) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     if kafka is not None:
@@ -104,15 +112,16 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
         )
     async with AsyncExitStack() as stack:
         if engine == "ray":
-            backend = await _ray_engine(stack, data_dir, hosts, max_open, kafka)
+            backend = await _ray_engine(stack, data_dir, hosts, max_open, kafka, replicas, gateway_follower)
         else:
             backend = await _local_engine(stack, data_dir, kafka)
         await backend.open()
         gateway = build_gateway(backend, creds.access_key, creds.secret_key, ServerConfig(region=region))
-        runner = web.AppRunner(gateway.app(), access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, host, port).start()
+        await gateway.startup()
+        stack.push_async_callback(gateway.cleanup)
+        http = gateway.http_server()  # the gateway's own HTTP/1.1 server (gateway/http.py)
+        await http.start(host, port)
+        stack.push_async_callback(http.close)
         log.info("serving", endpoint=f"http://{host}:{port}", data_dir=str(data_dir), region=region,
                  engine=engine, log="kafka" if kafka is not None else "embedded")
         stop = asyncio.Event()
@@ -124,7 +133,7 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
 
 
 def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray", hosts: int = 2,
-        max_open: int = 256, kafka: Any = None) -> int:
+        max_open: int = 256, kafka: Any = None, replicas: int = 2, gateway_follower: bool = True) -> int:
     logs.configure()
     try:
         import uvloop
@@ -136,7 +145,7 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
 
     try:
         asyncio.run(serve(host, port, Path(data_dir), region, engine=engine, hosts=hosts, max_open=max_open,
-                          kafka=kafka))
+                          kafka=kafka, replicas=replicas, gateway_follower=gateway_follower))
     except LogUnavailableError as error:
         where = kafka.properties["bootstrap.servers"] if kafka is not None else data_dir
         print(f"dynamoray: the event log at {where} is unavailable: {error}", file=sys.stderr, flush=True)

@@ -1,4 +1,5 @@
-"""The HTTP front door: DynamoDB's JSON 1.0 protocol over aiohttp.
+"""The HTTP front door: DynamoDB's JSON 1.0 protocol, on the gateway's own HTTP/1.1 server
+(``http.py``, what ``dynamoray serve`` runs) or on aiohttp (:meth:`Gateway.app`).
 
 One POST route takes every operation: ``X-Amz-Target: DynamoDB_20120810.<Op>`` (or
 ``DynamoDBStreams_20120810.<Op>``).  The pipeline is: SigV4 -> target -> JSON -> service-model
@@ -8,7 +9,8 @@ HTTP; anything that is not a :class:`DynamoError` becomes a 500 InternalServerEr
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -20,13 +22,16 @@ from .. import logs
 from ..core import errors
 from ..core.errors import DynamoError
 from ..schemas.validate import validate_request
-from . import operations
+from . import metrics, operations
+from .admin import ADMIN_PREFIX, ADMIN_SERVICE
 from .auth import Authenticator
 from .context import RequestContext
+from .http import HttpRequest, HttpResponse, HttpServer
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 TARGET_PREFIXES = {"DynamoDB_20120810": "dynamodb", "DynamoDBStreams_20120810": "dynamodbstreams"}
+TARGET_PREFIXES[ADMIN_PREFIX] = ADMIN_SERVICE  # the admin API (gateway/admin.py), root only
 
 log = logs.get("gateway")
 
@@ -37,22 +42,22 @@ class ServerConfig:
     account_id: str = "000000000000"
 
 
-def _response(status: int, payload: dict[str, Any], request_id: str) -> web.Response:
-    body = orjson.dumps(payload)
-    return web.Response(
-        status=status,
-        body=body,
-        headers={
-            "Content-Type": CONTENT_TYPE,
-            "x-amzn-RequestId": request_id,
-            "x-amz-crc32": str(zlib.crc32(body)),
-        },
-    )
+_REQUEST_IDS = itertools.count(1)
+_ID_PREFIX = os.urandom(8).hex().upper()  # per process; the counter makes each id unique in it
 
 
-def render_error(error: DynamoError, request_id: str) -> web.Response:
-    """The one place a DynamoError becomes an HTTP response."""
-    return _response(error.status, error.wire_body(), request_id)
+def _request_id() -> str:
+    """32 upper-case hex digits, like DynamoDB's (no urandom call per request)."""
+    return f"{_ID_PREFIX}{next(_REQUEST_IDS) & 0xFFFFFFFFFFFFFFFF:016X}"
+
+
+def _headers(body: bytes, request_id: str) -> list[tuple[str, str]]:
+    return [("x-amzn-RequestId", request_id), ("x-amz-crc32", str(zlib.crc32(body)))]
+
+
+def render_error(error: DynamoError) -> bytes:
+    """The one place a DynamoError becomes the body of an HTTP response (status ``error.status``)."""
+    return orjson.dumps(error.wire_body())
 
 
 def _parse_target(target: str | None) -> tuple[str, str]:
@@ -86,31 +91,67 @@ class Gateway:
         self.engine = engine
         self.authenticator = authenticator
         self.config = config
+        self.authorizer: Any = None  # IAM (gateway/authorize.py): set by build_gateway
 
     async def handle(self, request: web.Request) -> web.Response:
-        request_id = uuid.uuid4().hex.upper()
+        """aiohttp's entry (:meth:`app`): the same pipeline as :meth:`serve_http`."""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        status, body, request_id = await self.respond(
+            request.method, request.raw_path.split("?")[0], request.query_string, headers,
+            await request.read(), request.remote)
+        return web.Response(status=status, body=body, headers=dict(_headers(body, request_id)))
+
+    async def serve_http(self, request: HttpRequest) -> HttpResponse:
+        """The entry of the gateway's own HTTP server (``http.py``, what ``serve`` runs)."""
+        if request.method == "POST":
+            status, body, request_id = await self.respond(
+                "POST", request.path, request.query, request.headers, request.body, request.remote)
+            return HttpResponse(status, body, CONTENT_TYPE, _headers(body, request_id))
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(405, b"")
+        if request.path == "/health":
+            return HttpResponse(200, b'{"status": "ok"}')
+        if request.path == "/metrics":
+            return HttpResponse(200, await metrics.render(self.engine), metrics.CONTENT_TYPE)
+        return HttpResponse(404, b"")
+
+    async def respond(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
+                      remote: str | None) -> tuple[int, bytes, str]:
+        """One DynamoDB request, whatever the HTTP server: (status, JSON body, request id).
+        ``headers`` have lower-case names."""
+        request_id = _request_id()
         try:
-            body = await request.read()
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            principal = self.authenticator.verify(
-                request.method, request.raw_path.split("?")[0], request.query_string, headers, body
-            )
+            principal = self.authenticator.verify(method, path, query, headers, body)
             service, name = _parse_target(headers.get("x-amz-target"))
             handler = operations.find(service, name)
             if handler is None:
                 raise DynamoError("UnknownOperationException", f"dynamoray does not implement {name}")
             payload = _parse_json(body)
-            validate_request(service, name, payload)
+            if service != ADMIN_SERVICE:
+                validate_request(service, name, payload)
             ctx = RequestContext(
-                self.engine, principal, self.config.region, self.config.account_id, request_id
+                self.engine, principal, self.config.region, self.config.account_id, request_id, self.authorizer
             )
+            if self.authorizer is not None:  # IAM, before any work is done
+                await self.authorizer(ctx, service, name, payload, remote)
             result = await handler(ctx, payload)
-            return _response(200, result, request_id)
+            return 200, orjson.dumps(result), request_id
         except DynamoError as error:
-            return render_error(error, request_id)
+            return error.status, render_error(error), request_id
         except Exception:  # the only catch-all: an unexpected failure is a 500, logged with its trace
             log.exception("request_failed", request_id=request_id)
-            return render_error(errors.internal_server_error(), request_id)
+            error = errors.internal_server_error()
+            return error.status, render_error(error), request_id
+
+    async def startup(self) -> None:
+        """Before the first request (both HTTP servers run it)."""
+        if self.authorizer is not None:
+            await self.authorizer.on_startup(None)
+
+    async def cleanup(self) -> None:
+        """After the last request."""
+        if self.authorizer is not None:
+            await self.authorizer.on_cleanup(None)
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -119,5 +160,11 @@ class Gateway:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1024)
         app.router.add_get("/health", self.health)
         app.router.add_post("/{tail:.*}", self.handle)
+        app.on_startup.append(lambda _app: self.startup())
+        app.on_cleanup.append(lambda _app: self.cleanup())
         return app
+
+    def http_server(self) -> HttpServer:
+        """The gateway's own HTTP server (``http.py``): what ``dynamoray serve`` runs."""
+        return HttpServer(self.serve_http, max_body=MAX_REQUEST_BYTES + 1024)
 

@@ -34,11 +34,27 @@ SCHEMA_IDS: tuple[tuple[int, str, int], ...] = (
     (7, "LeaderEpochStarted", 1),
     (8, "TagsChanged", 1),
     (9, "TimeToLiveChanged", 1),
+    (10, "TransactionPrepared", 1),
+    (11, "TransactionReleased", 1),
+    (12, "TransactionCompleted", 1),
+    (13, "TransactionDecided", 2),
+    (14, "PrincipalCreated", 1),
+    (15, "PrincipalDeleted", 1),
+    (16, "AccessKeyCreated", 1),
+    (17, "AccessKeyDeleted", 1),
+    (18, "InlinePolicyChanged", 1),
+    (19, "ManagedPolicyChanged", 1),
+    (20, "PolicyAttachmentChanged", 1),
+    (21, "ResourcePolicyChanged", 1),
+    (22, "BackupCreated", 1),
+    (23, "BackupDeleted", 1),
+    (24, "ContinuousBackupsChanged", 1),
 )
 
 # Avro ``bytes`` fields whose model value is JSON (encoded with orjson).
 JSON_FIELDS = frozenset(
-    {"keys", "old_image", "new_image", "description", "time_index", "participants", "tags", "spec"}
+    {"keys", "old_image", "new_image", "description", "time_index", "participants", "tags", "spec", "session_context",
+     "changes"}
 )
 
 
@@ -94,6 +110,31 @@ class TransactionDecided:
     decision: str  # COMMIT | ABORT
     participants: list[list[Any]]
     client_token: str | None = None
+    request_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionPrepared:
+    """Phase 1 passed on one partition: ``changes`` holds ``[keys, event_name, old, new]`` per
+    locked item (``event_name`` and the images ``None`` for an item that is only checked)."""
+
+    transaction_id: str
+    table_id: str
+    shard: int
+    changes: list[list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionReleased:
+    transaction_id: str
+    table_id: str
+    shard: int
+    decision: str  # COMMIT | ABORT
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionCompleted:
+    transaction_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +160,123 @@ class TimeToLiveChanged:
 
 
 Event = ItemChanged | TableCreated | TableUpdated | TableDeleted | SnapshotTaken | TransactionDecided | LeaderEpochStarted | TagsChanged | TimeToLiveChanged
+Event = Event | TransactionPrepared | TransactionReleased | TransactionCompleted
+
+# --- the IAM store (topic dynamoray.iam; folded by dynamoray.core.principals) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalCreated:
+    kind: str  # user | role
+    name: str
+    principal_id: str
+    arn: str
+    created_at: int
+    tags: dict[str, str]
+    session_context: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalDeleted:
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyCreated:
+    access_key_id: str
+    secret_access_key: str
+    kind: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyDeleted:
+    access_key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePolicyChanged:
+    kind: str
+    name: str
+    policy_name: str
+    document: str | None = None  # None: deleted
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPolicyChanged:
+    policy_arn: str
+    policy_name: str
+    created_at: int
+    document: str | None = None  # None: deleted
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyAttachmentChanged:
+    kind: str
+    name: str
+    policy_arn: str
+    attached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePolicyChanged:
+    resource_arn: str
+    revision_id: str
+    document: str | None = None  # None: deleted
+
+
+IAM_EVENTS = (
+    PrincipalCreated, PrincipalDeleted, AccessKeyCreated, AccessKeyDeleted, InlinePolicyChanged,
+    ManagedPolicyChanged, PolicyAttachmentChanged, ResourcePolicyChanged,
+)
+
 
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         ItemChanged, TableCreated, TableUpdated, TableDeleted, SnapshotTaken, TransactionDecided,
-        LeaderEpochStarted, TagsChanged, TimeToLiveChanged,
+        LeaderEpochStarted, TagsChanged, TimeToLiveChanged, TransactionPrepared, TransactionReleased,
+        TransactionCompleted,
     )
 }
+EVENT_TYPES.update({cls.__name__: cls for cls in IAM_EVENTS})
+
+
+# --- backups and point-in-time recovery (topic dynamoray.backups; folded by dynamoray.core.backups) --
+
+
+@dataclass(frozen=True, slots=True)
+class BackupCreated:
+    backup_arn: str
+    backup_name: str
+    backup_type: str  # USER | SYSTEM
+    table_id: str
+    table_name: str
+    created: int  # ms
+    offset: int  # the cut: the last offset of the table's log the backup holds
+    item_count: int
+    size_bytes: int
+    location: str
+    description: dict[str, Any]
+    expires: int | None = None  # ms; SYSTEM backups only
+
+
+@dataclass(frozen=True, slots=True)
+class BackupDeleted:
+    backup_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuousBackupsChanged:
+    table_id: str
+    table_name: str
+    spec: dict[str, Any]
+
+
+BACKUP_EVENTS = (BackupCreated, BackupDeleted, ContinuousBackupsChanged)
+EVENT_TYPES.update({cls.__name__: cls for cls in BACKUP_EVENTS})
 
 
 def schema_file(name: str, version: int) -> str:

@@ -26,10 +26,10 @@ def named_actors(ray, prefix: str) -> list[str]:
                   if a["namespace"] == "dynamoray" and a["name"].startswith(prefix))
 
 
-def test_a_cluster_is_three_named_actors_and_tables_add_none(ray_session, cluster):
+def test_a_cluster_is_four_named_actors_and_tables_add_none(ray_session, cluster):
     cl, engine = cluster
     prefix = cl.config.prefix
-    expected = [f"{prefix}-catalog", f"{prefix}-host-0", f"{prefix}-host-1"]
+    expected = [f"{prefix}-catalog", f"{prefix}-coordinator", f"{prefix}-host-0", f"{prefix}-host-1"]
     assert named_actors(ray_session, prefix) == expected
     handle = ray_session.get_actor(f"{prefix}-host-1", namespace="dynamoray")
     assert ray_session.get(handle.pid.remote()) == cl.pids()[f"{prefix}-host-1"]

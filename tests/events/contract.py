@@ -97,6 +97,39 @@ class EventLogContract:
         with pytest.raises(UnknownTopicError):
             log.delete_topic(topic)
 
+    def test_deleting_a_topic_while_another_thread_reads_it(self, log, topic):
+        with log.open_writer(topic, 0) as w:
+            w.append([b"a"])
+        reading = threading.Event()
+        outcome: list = []
+
+        def reader() -> None:
+            try:
+                for _ in range(100_000):
+                    log.read(topic, 0, log.start_offset(topic, 0))
+                    reading.set()
+                outcome.append("never stopped")
+            except BaseException as error:  # noqa: BLE001 - the assertion names it
+                outcome.append(error)
+            reading.set()
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        assert reading.wait(60)
+        log.delete_topic(topic)
+        thread.join(60)
+        assert [type(o) for o in outcome] == [UnknownTopicError], outcome
+
+    def test_release_topic_then_use_it_again(self, log, topic):
+        with log.open_writer(topic, 0) as w:
+            w.append([b"a"])
+        log.release_topic(topic)
+        with log.open_writer(topic, 0) as w:
+            log.release_topic(topic)  # while a writer is open
+            w.append([b"b"])
+        log.release_topic(topic)
+        assert [r.value for r in read_all(log, topic, 0, log.start_offset(topic, 0))] == [b"a", b"b"]
+
     # --- append and read -------------------------------------------------------------------------
 
     def test_append_then_read_back(self, log, topic):

@@ -1,5 +1,7 @@
-"""DeleteTable: refused while deletion protection is on."""
+"""DeleteTable: refused while deletion protection is on.  A table with point-in-time recovery
+enabled leaves a SYSTEM backup first (``actors/backups.py``): its log and snapshots then go."""
 
+from ...actors.backups import service_for
 from ...core import errors, tables
 from . import operation
 
@@ -13,4 +15,5 @@ async def delete_table(ctx, body: dict) -> dict:
             "Resource cannot be deleted as it is currently protected against deletion. "
             "Disable deletion protection first."
         )
+    await (await service_for(ctx.engine)).before_delete_table(name)
     return {"TableDescription": tables.public_description(await ctx.engine.delete_table(name))}

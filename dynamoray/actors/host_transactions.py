@@ -1,0 +1,145 @@
+"""A partition host's part in transactions (mixed into :class:`~.host.PartitionHost`).
+
+- ``prepare`` / ``finish``: phase 1 and phase 2 of TransactWriteItems on the host's partitions
+  (each partition's :class:`~.pipeline.WritePipeline` does the work; see ``coordinator.py``).
+- ``snapshot`` / ``snapshot_check``: TransactGetItems.  One host: the reads happen in one step
+  of the event loop, a snapshot by construction.  Several hosts: the first round reads and
+  *watches* the items, the second checks that none changed; every first-round read happened
+  before every check, so the items held those values together at one moment in between.
+- The **lock resolver**: a partition holding a transaction's lock whose decision it did not
+  hear within ``LOCK_TIMEOUT`` (the coordinator died, or this host restarted and replayed the
+  lock) asks the coordinator and applies the answer.  No lock is held forever.
+
+Same retry contract as the host: finishing is idempotent, a prepare is never re-run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from .. import logs
+from ..core import errors, saga
+from ..core.commands import Item
+from .pipeline import BrokenPartition
+
+LOCK_TIMEOUT = 1.0  # seconds a lock waits for its decision before the coordinator is asked
+RESOLVE_INTERVAL = 0.5
+
+log = logs.get("host")
+
+
+class TransactionCalls:
+    """Needs ``_partition(ref)``, ``_open``, ``_close(table_id)`` and ``_coordinator`` (an
+    ActorCaller of the coordinator, or None) from the host."""
+
+    _resolver: asyncio.Task | None = None
+
+    async def _pipeline_of(self, ref: Any):
+        return (await self._partition(ref)).pipeline
+
+    def _broken(self, ref: Any, entry: Any) -> errors.DynamoError:
+        if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
+            self._close(ref.table_id)
+        return errors.internal_server_error("The transaction could not be made durable")
+
+    async def prepare(self, transaction_id: str, parts: list[tuple[Any, list[Any]]]) -> list[tuple]:
+        """Phase 1 on each ``(TableRef, commands)``: one result tuple per part, in order."""
+        answers = await asyncio.gather(*(self._prepare_part(transaction_id, ref, commands) for ref, commands in parts),
+                                       return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return answers
+
+    async def _prepare_part(self, transaction_id: str, ref: Any, commands: list[Any]) -> tuple:
+        entry = await self._partition(ref)
+        entry.inflight += 1
+        try:
+            return await entry.pipeline.prepare(transaction_id, commands)
+        except BrokenPartition:
+            raise self._broken(ref, entry) from None
+        finally:
+            entry.inflight -= 1
+
+    async def finish(self, transaction_id: str, decision: str, refs: list[Any]) -> None:
+        """Phase 2 on each partition (a no-op where the transaction holds nothing)."""
+        answers = await asyncio.gather(*(self._finish_part(transaction_id, decision, ref) for ref in refs),
+                                       return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+
+    async def _finish_part(self, transaction_id: str, decision: str, ref: Any) -> None:
+        entry = await self._partition(ref)
+        entry.inflight += 1
+        try:
+            await entry.pipeline.finish(transaction_id, decision)
+        except BrokenPartition:
+            raise self._broken(ref, entry) from None
+        finally:
+            entry.inflight -= 1
+
+    async def snapshot(self, watch_id: str | None, reads: list[tuple[Any, Item]]) -> list[tuple[bool, Item | None]]:
+        """Read ``(TableRef, key)`` pairs in one step: ``(conflict, item)`` each; with a
+        ``watch_id`` the items are also watched until :meth:`snapshot_check`."""
+        entries = {}
+        try:
+            for ref, _ in reads:  # open them all first (kept open: in use), then read without awaiting
+                if ref.table_id not in entries:
+                    entry = entries[ref.table_id] = await self._partition(ref)
+                    entry.inflight += 1
+            out = [entries[ref.table_id].pipeline.read_unlocked(key) for ref, key in reads]
+            if watch_id is not None:
+                by_table: dict[str, list[Item]] = {}
+                for ref, key in reads:
+                    by_table.setdefault(ref.table_id, []).append(key)
+                for table_id, table_keys in by_table.items():
+                    entries[table_id].pipeline.watch(watch_id, table_keys)
+            return out
+        finally:
+            for entry in entries.values():
+                entry.inflight -= 1
+
+    async def snapshot_check(self, watch_id: str, refs: list[Any]) -> bool:
+        """True if no item watched under ``watch_id`` changed (the partitions must still be the
+        ones that were watched: a reopened partition knows no watch, which counts as changed)."""
+        clean = True
+        for ref in refs:
+            entry = self._open.get(ref.table_id)
+            if entry is None or not entry.pipeline.unwatch(watch_id):
+                clean = False
+        return clean
+
+    # --- the lock resolver ---------------------------------------------------------------------
+
+    def _ensure_resolver(self) -> None:
+        if self._coordinator is None or self._resolver is not None:
+            return
+        self._resolver = asyncio.get_running_loop().create_task(self._resolve_forever())
+
+    async def _resolve_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RESOLVE_INTERVAL)
+            try:
+                await self.resolve_locks(LOCK_TIMEOUT)
+            except Exception as error:  # noqa: BLE001 - the next pass tries again
+                log.warning("lock_resolution_failed", error=repr(error))
+
+    async def resolve_locks(self, older_than: float = 0.0) -> int:
+        """Ask the coordinator about every lock held longer than ``older_than`` seconds and apply
+        the decisions it knows; returns how many transactions were finished."""
+        now, finished = time.monotonic(), 0
+        for table_id, entry in list(self._open.items()):
+            for txn, since in list(entry.pipeline.prepared_at.items()):
+                if now - since < older_than:
+                    continue
+                try:
+                    decision = await self._coordinator.call("resolve", txn)
+                    if decision in (saga.COMMIT, saga.ABORT):
+                        await entry.pipeline.finish(txn, decision)
+                        finished += 1
+                except (errors.DynamoError, BrokenPartition) as error:
+                    log.warning("lock_not_resolved", table_id=table_id, transaction=txn, error=repr(error))
+        return finished

@@ -1,0 +1,190 @@
+"""The direct data channel to a host (``actors/channel.py``), in one process: no Ray."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dynamoray.actors.channel import ChannelClient, ChannelServer, ChannelUnreachable
+from dynamoray.core import errors
+from dynamoray.core.errors import DynamoError
+
+TOKEN = b"0123456789abcdef"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+class Target:
+    """A stand-in for ``PartitionHost._one``: echo, fail, or wait for a release."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def dispatch(self, method: str, args: tuple):
+        self.calls += 1
+        if method == "echo":
+            return True, args
+        if method == "fail":
+            return False, errors.conditional_check_failed({"p": {"S": "a"}})
+        if method == "slow":
+            await self.release.wait()
+            return True, "slow"
+        return False, errors.internal_server_error(f"not a batchable call: {method}")
+
+
+async def serve(target: Target, token: bytes = TOKEN):
+    """A server for ``target``, the tokens its ``locate`` was given, and ``locate`` itself."""
+    server = ChannelServer(target.dispatch)
+    located: list[bytes] = []
+
+    async def locate(given: bytes):
+        located.append(given)
+        return await server.open(token)
+
+    return server, located, locate
+
+
+def test_calls_round_trip_and_errors_arrive_intact():
+    async def scenario():
+        target = Target()
+        server, located, locate = await serve(target)
+        client = ChannelClient(locate, TOKEN, timeout=5)
+        echoed = await client.call("echo", {"p": {"S": "a"}}, 3)
+        with pytest.raises(DynamoError) as failed:
+            await client.call("fail")
+        many = await asyncio.gather(*(client.call("echo", i) for i in range(200)))
+        client.close()
+        server.close()
+        return echoed, failed.value, many, located
+
+    echoed, failed, many, located = run(scenario())
+    assert echoed == ({"p": {"S": "a"}}, 3)
+    assert failed == errors.conditional_check_failed({"p": {"S": "a"}})
+    assert many == [(i,) for i in range(200)]
+    assert located == [TOKEN]  # one connection served all 202 calls
+
+
+def test_answers_come_back_out_of_order():
+    async def scenario():
+        target = Target()
+        server, _, locate = await serve(target)
+        client = ChannelClient(locate, TOKEN, timeout=5)
+        slow = asyncio.ensure_future(client.call("slow"))
+        fast = await client.call("echo", "fast")
+        done_before = slow.done()
+        target.release.set()
+        result = await slow
+        client.close()
+        server.close()
+        return fast, done_before, result
+
+    assert run(scenario()) == (("fast",), False, "slow")
+
+
+def test_a_wrong_token_is_refused():
+    async def scenario():
+        target = Target()
+        server = ChannelServer(target.dispatch)
+
+        async def locate(given: bytes):
+            await server.open(TOKEN)  # the host knows only TOKEN
+            return server.address
+
+        client = ChannelClient(locate, b"not-the-token", timeout=5)
+        with pytest.raises(DynamoError) as refused:
+            await client.call("echo", 1)
+        client.close()
+        server.close()
+        return refused.value, target.calls
+
+    refused, calls = run(scenario())
+    assert refused.error_type == "ServiceUnavailable"
+    assert calls == 0
+
+
+def test_a_dropped_connection_fails_calls_in_flight_and_the_next_call_reconnects():
+    async def scenario():
+        target = Target()
+        first = ChannelServer(target.dispatch)
+        second = ChannelServer(target.dispatch)
+        servers = [first, second]
+        located = []
+
+        async def locate(given: bytes):  # a restarted host listens on a new address
+            located.append(given)
+            return await servers[len(located) - 1].open(TOKEN)
+
+        client = ChannelClient(locate, TOKEN, timeout=5)
+        in_flight = asyncio.ensure_future(client.call("slow"))
+        await asyncio.sleep(0.05)
+        first.close()  # the host died: its connections drop
+        with pytest.raises(DynamoError) as lost:
+            await in_flight
+        after = await client.call("echo", "again")
+        client.close()
+        second.close()
+        return lost.value, after, len(located)
+
+    lost, after, locations = run(scenario())
+    assert (lost.error_type, lost.status) == ("ServiceUnavailable", 503)  # retryable, never re-sent
+    assert after == ("again",)
+    assert locations == 2
+
+
+def test_a_call_with_no_answer_times_out_as_a_500():
+    async def scenario():
+        target = Target()
+        server, _, locate = await serve(target)
+        client = ChannelClient(locate, TOKEN, timeout=0.2)
+        with pytest.raises(DynamoError) as timed_out:
+            await client.call("slow")
+        client.close()
+        server.close()
+        return timed_out.value
+
+    timed_out = run(scenario())
+    assert (timed_out.error_type, timed_out.message) == (
+        "InternalServerError", "The request did not complete in time")
+
+
+def test_an_address_that_refuses_connections_is_unreachable():
+    async def scenario():
+        server = await asyncio.get_running_loop().create_server(asyncio.Protocol, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()[:2]
+        server.close()
+        await server.wait_closed()
+
+        async def locate(given: bytes):
+            return address
+
+        client = ChannelClient(locate, TOKEN, timeout=5)
+        with pytest.raises(ChannelUnreachable):
+            await client.call("echo", 1)
+
+    run(scenario())
+
+
+def test_the_client_follows_a_new_event_loop():
+    target_loop_results = []
+
+    async def once(client):
+        target_loop_results.append(await client.call("echo", "x"))
+
+    holder = {}
+
+    async def locate(given: bytes):
+        server = holder["server"] = ChannelServer(Target().dispatch)
+        return await server.open(TOKEN)
+
+    client = ChannelClient(locate, TOKEN, timeout=5)
+    for _ in range(2):  # two asyncio.run()s: a connection is bound to its loop
+        async def scenario():
+            await once(client)
+            holder["server"].close()
+
+        run(scenario())
+    assert target_loop_results == [("x",), ("x",)]
