@@ -13,7 +13,6 @@ import os
 import signal
 import time
 
-
 from dynamoray.actors.catalog_service import CatalogService
 from dynamoray.actors.client import LocalActor, RayEngine, host_index
 from dynamoray.actors.follower import FollowerSet
