@@ -177,7 +177,7 @@ def leading_keys(access: Access, schema: Any) -> tuple[str, ...] | None:
     if access.shape == "scan" or not access.shape:
         return None
     if access.shape == "query":
-        value = _key_condition(access.spec, ExpressionContext(*_placeholders(access.spec)), schema).hash_value
+        value = requests.key_condition(ExpressionContext(*_placeholders(access.spec)), access.spec, schema).hash_value
         text = _key_text(value)
         return (text,) if text is not None else ()
     found = []
@@ -193,19 +193,6 @@ def leading_keys(access: Access, schema: Any) -> tuple[str, ...] | None:
 
 def _placeholders(spec: dict) -> tuple[Any, Any]:
     return spec.get("ExpressionAttributeNames"), spec.get("ExpressionAttributeValues")
-
-
-def _key_condition(spec: dict, ex: ExpressionContext, schema: Any) -> ast.KeyCondition:
-    key_types = {name: kind for name, kind, _ in schema.typed}
-    if "KeyConditionExpression" in spec:
-        return ex.key_condition(spec["KeyConditionExpression"], schema.hash_name, schema.range_name,
-                                key_types=key_types)
-    if "KeyConditions" in spec:
-        return legacy.key_conditions_to_key_condition(spec["KeyConditions"], schema.hash_name,
-                                                      schema.range_name, key_types=key_types)
-    raise errors.validation(
-        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
-    )
 
 
 def top_level_names(node: Any) -> set[str]:
@@ -236,7 +223,7 @@ def _expression_nodes(access: Access, schema: Any) -> list[Any]:
         elif "AttributeUpdates" in spec:
             nodes.append(legacy.attribute_updates_to_update(spec["AttributeUpdates"]))
     if shape == "query":
-        nodes.append(_key_condition(spec, ex, schema))
+        nodes.append(requests.key_condition(ex, spec, schema))
         nodes.append(requests.filter_condition(ex, spec, "QueryFilter"))
     if shape == "scan":
         nodes.append(requests.filter_condition(ex, spec, "ScanFilter"))

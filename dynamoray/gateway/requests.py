@@ -47,6 +47,20 @@ def filter_condition(ex: ExpressionContext, body: dict, legacy_field: str) -> as
     return None
 
 
+def key_condition(ex: ExpressionContext, body: dict, schema) -> ast.KeyCondition:
+    """A Query's key condition, from KeyConditionExpression or the legacy KeyConditions."""
+    key_types = {name: kind for name, kind, _ in schema.typed}
+    if "KeyConditionExpression" in body:
+        return ex.key_condition(body["KeyConditionExpression"], schema.hash_name, schema.range_name,
+                                key_types=key_types)
+    if "KeyConditions" in body:
+        return legacy.key_conditions_to_key_condition(body["KeyConditions"], schema.hash_name,
+                                                      schema.range_name, key_types=key_types)
+    raise errors.validation(
+        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
+    )
+
+
 def projection(ex: ExpressionContext, body: dict) -> ast.Projection | None:
     if "ProjectionExpression" in body:
         return ex.projection(body["ProjectionExpression"])
