@@ -30,8 +30,6 @@ LABEL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}")
 @pytest.fixture(scope="module")
 def streams(server):
     """A dynamodbstreams client (every test on the shared server asks for it)."""
-    if not hasattr(server.gateway.engine, "stream_log"):
-        pytest.skip("this engine does not serve DynamoDB Streams yet (it has no stream_log())")
     return make_client(server.endpoint, "dynamodbstreams")
 
 
