@@ -30,12 +30,15 @@ WRITERS = 4
 def start(data_dir: Path, port: int, *flags: str) -> subprocess.Popen:
     env = dict(os.environ, DYNAMORAY_ROOT_CREDENTIALS=f"{ACCESS_KEY}:{SECRET_KEY}")
     command = [str(BIN), "serve", "--port", str(port), "--data-dir", str(data_dir), *flags]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    log = Path(f"{data_dir}.stderr")  # kept beside the data dir, so a failed start says why
+    with open(log, "ab") as stderr:
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                                start_new_session=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}")
+            tail = log.read_bytes()[-4000:].decode(errors="replace")
+            raise AssertionError(f"server exited with {proc.returncode}; its stderr ends with:\n{tail}")
         try:
             if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return proc
