@@ -39,6 +39,7 @@ from ..core.commands import PutCommand
 from ..events.log import EventLog, TopicExistsError
 from ..schemas.events import BackupCreated, BackupDeleted, ContinuousBackupsChanged, TransactionPrepared
 from . import records
+from .records import table_topic
 from .snapshots import SnapshotStore, _fsync_dir, gc_paused, rebuild
 
 log = logs.get("backups")
@@ -46,10 +47,6 @@ log = logs.get("backups")
 BACKUPS_TOPIC = "dynamoray.backups"
 RESTORE_CONCURRENCY = 128  # item writes in flight while a restore loads a table
 PROGRESS_EVERY = 1.0  # seconds between restore_progress log lines
-
-
-def table_topic(table_id: str) -> str:
-    return f"dynamoray.table.{table_id}"
 
 
 # --- backup files -------------------------------------------------------------------------------

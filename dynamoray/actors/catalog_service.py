@@ -25,7 +25,7 @@ from typing import Callable
 from ..core import catalog, errors
 from ..events.log import EventLog, TopicExistsError
 from . import records
-from .host import topic_of
+from .records import table_topic
 
 CATALOG_TOPIC = "dynamoray.catalog"  # the same topic LocalEngine uses
 
@@ -65,7 +65,7 @@ class CatalogService:
         if name in self._state.tables:
             raise errors.table_already_exists(name)
         try:
-            self._log.create_topic(topic_of(description["TableId"]), 1)
+            self._log.create_topic(table_topic(description["TableId"]), 1)
         except TopicExistsError:
             pass
         self._record(catalog.table_created(description))

@@ -53,11 +53,6 @@ BATCHABLE = frozenset({"write", "get", "query", "scan", "stats", "prepare", "fin
 log = logs.get("host")
 
 
-def topic_of(table_id: str) -> str:
-    """The log topic of a table (the same name ``LocalEngine`` uses: the data dirs are shared)."""
-    return f"dynamoray.table.{table_id}"
-
-
 @dataclass(frozen=True, slots=True)
 class TableRef:
     """What a host needs to find and open a table's partition; the gateway caches one per table."""
@@ -68,7 +63,7 @@ class TableRef:
 
     @property
     def topic(self) -> str:
-        return topic_of(self.table_id)
+        return records.table_topic(self.table_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +264,7 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
 
         def release() -> None:
             entry.writer.close()
-            self._logs.release(topic_of(table_id), entry.log)
+            self._logs.release(records.table_topic(table_id), entry.log)
 
         if snapshot and entry.snapshots is not None:
             entry.snapshots.close(release)

@@ -9,7 +9,7 @@ tests): nothing survives the process, but everything that reads the log (streams
 
 Besides the table and item calls, the engine protocol has ``stream_log()``: the
 :class:`EventLog` DynamoDB Streams are read from.  Each table's changes are in topic
-``table_topic(description)``, one stream shard per partition (``dynamoray/events/streams.py``).
+``records.table_topic(description["TableId"])``, one stream shard per partition (``dynamoray/events/streams.py``).
 """
 
 from __future__ import annotations
@@ -32,15 +32,11 @@ from .snapshots import PartitionSnapshots, SnapshotPolicy, SnapshotStore, rebuil
 CATALOG_TOPIC = "dynamoray.catalog"
 
 
-def table_topic(description: dict) -> str:
-    return f"dynamoray.table.{description['TableId']}"
-
-
 class LocalEngine(LocalTransactions):
     def __init__(self, log: Any | None = None, *, snapshots: SnapshotStore | None = None,
                  snapshot_policy: SnapshotPolicy | None = None) -> None:
-        self._snapshots = snapshots  # partition snapshots (None: rebuild by replaying whole logs)
-        self.snapshot_store = snapshots  # read by backups (``backups.service_for``)
+        # partition snapshots (None: rebuild by replaying whole logs); backups read it too
+        self.snapshot_store = snapshots
         self._snapshot_policy = snapshot_policy or SnapshotPolicy()
         self._snapshotters: dict[str, PartitionSnapshots] = {}
         self.replayed = 0  # log records folded by rebuilds since start (snapshots bound it)
@@ -81,10 +77,10 @@ class LocalEngine(LocalTransactions):
     def _open_table(self, description: dict, replay: bool) -> None:
         schema = tables.key_schema_of(description)
         name = description["TableName"]
-        topic = table_topic(description)
+        topic = records.table_topic(description["TableId"])
         events = size = 0
         if replay:
-            rebuilt = rebuild(self._log, topic, description["TableId"], schema, self._snapshots)
+            rebuilt = rebuild(self._log, topic, description["TableId"], schema, self.snapshot_store)
             state, events, size = rebuilt.state, rebuilt.replayed, rebuilt.replayed_bytes
             self.replayed += rebuilt.replayed
             logs.get("local").info("table_rebuilt", table=name, table_id=description["TableId"],
@@ -98,16 +94,16 @@ class LocalEngine(LocalTransactions):
                 return w.append(batch)
         else:
             append = functools.partial(append_async, writer)  # no thread parked per commit
-        if self._snapshots is not None:
+        if self.snapshot_store is not None:
             snaps = self._snapshotters[name] = PartitionSnapshots(
-                self._snapshots, self._snapshot_policy, description["TableId"], topic, self._log,
+                self.snapshot_store, self._snapshot_policy, description["TableId"], topic, self._log,
                 events=events, size=size)
             snaps.attach(state, writer)
             append = snaps.counting(append)
         self._pipelines[name] = WritePipeline(state, append, records.change_encoder(description["TableId"]),
                                               txn=records.TransactionEncoder(description["TableId"]))
 
-    async def _record(self, event: dict) -> None:
+    async def _record(self, event: Any) -> None:
         """Make a catalog event durable, then fold it in."""
         async with self._catalog_lock:
             if self._catalog_writer is not None:
@@ -120,7 +116,7 @@ class LocalEngine(LocalTransactions):
         name = description["TableName"]
         if name in self._catalog.tables:
             raise errors.table_already_exists(name)
-        await asyncio.to_thread(self._log.create_topic, table_topic(description), 1)
+        await asyncio.to_thread(self._log.create_topic, records.table_topic(description["TableId"]), 1)
         # open first (off the loop: a Kafka writer blocks), then make the table visible
         await asyncio.to_thread(self._open_table, description, False)
         await self._record(catalog.table_created(description))
@@ -149,9 +145,9 @@ class LocalEngine(LocalTransactions):
         writer = self._writers.pop(name, None)
         if writer is not None:
             writer.close()
-            await asyncio.to_thread(self._log.delete_topic, table_topic(description))
-        if self._snapshots is not None:
-            await asyncio.to_thread(self._snapshots.drop, description["TableId"])
+            await asyncio.to_thread(self._log.delete_topic, records.table_topic(description["TableId"]))
+        if self.snapshot_store is not None:
+            await asyncio.to_thread(self.snapshot_store.drop, description["TableId"])
         description["TableStatus"] = "DELETING"
         return description
 

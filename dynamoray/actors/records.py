@@ -10,6 +10,11 @@ from ..events.codec import EventCodec
 from ..schemas.events import ItemChanged, TransactionPrepared, TransactionReleased
 
 _READ_BATCH = 5000
+
+
+def table_topic(table_id: str) -> str:
+    """The log topic of a table (every engine and every process uses this one name)."""
+    return f"dynamoray.table.{table_id}"
 CODEC = EventCodec()
 
 

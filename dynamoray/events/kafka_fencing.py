@@ -100,14 +100,13 @@ class FencedWriter(PartitionWriter):
         return self._committer.submit(list(values), len(values)).wait()
 
     def _commit(self, batch: list[Pending]) -> None:
-        error: FencedError | None = None
         if self._fenced:  # once fenced, always fenced: no need to ask the broker again
-            offsets, error = [], FencedError(self.topic, self.partition, self.epoch)
+            offsets = []
         else:
             try:
                 offsets = append_checked(self._transport, self, [v for p in batch for v in p.payload])
             except FencedError as exc:
-                self._fenced, offsets, error = True, list(exc.appended), exc
+                self._fenced, offsets = True, list(exc.appended)
         i = 0
         for pending in batch:
             mine, i = offsets[i : i + pending.size], i + pending.size

@@ -1,5 +1,5 @@
 """The HTTP front door: DynamoDB's JSON 1.0 protocol, on the gateway's own HTTP/1.1 server
-(``http.py``, what ``dynamoray serve`` runs) or on aiohttp (:meth:`Gateway.app`).
+(``http.py``).
 
 One POST route takes every operation: ``X-Amz-Target: DynamoDB_20120810.<Op>`` (or
 ``DynamoDBStreams_20120810.<Op>``).  The pipeline is: SigV4 -> target -> JSON -> service-model
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiohttp import web
 
 from .. import logs
 from ..core import errors
@@ -93,16 +92,8 @@ class Gateway:
         self.config = config
         self.authorizer: Any = None  # IAM (gateway/authorize.py): set by build_gateway
 
-    async def handle(self, request: web.Request) -> web.Response:
-        """aiohttp's entry (:meth:`app`): the same pipeline as :meth:`serve_http`."""
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        status, body, request_id = await self.respond(
-            request.method, request.raw_path.split("?")[0], request.query_string, headers,
-            await request.read(), request.remote)
-        return web.Response(status=status, body=body, headers=dict(_headers(body, request_id)))
-
     async def serve_http(self, request: HttpRequest) -> HttpResponse:
-        """The entry of the gateway's own HTTP server (``http.py``, what ``serve`` runs)."""
+        """The entry of the HTTP server (``http.py``)."""
         if request.method == "POST":
             status, body, request_id = await self.respond(
                 "POST", request.path, request.query, request.headers, request.body, request.remote)
@@ -117,7 +108,7 @@ class Gateway:
 
     async def respond(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
                       remote: str | None) -> tuple[int, bytes, str]:
-        """One DynamoDB request, whatever the HTTP server: (status, JSON body, request id).
+        """One DynamoDB request: (status, JSON body, request id).
         ``headers`` have lower-case names."""
         request_id = _request_id()
         try:
@@ -144,7 +135,7 @@ class Gateway:
             return error.status, render_error(error), request_id
 
     async def startup(self) -> None:
-        """Before the first request (both HTTP servers run it)."""
+        """Before the first request."""
         if self.authorizer is not None:
             await self.authorizer.on_startup(None)
 
@@ -152,17 +143,6 @@ class Gateway:
         """After the last request."""
         if self.authorizer is not None:
             await self.authorizer.on_cleanup(None)
-
-    async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1024)
-        app.router.add_get("/health", self.health)
-        app.router.add_post("/{tail:.*}", self.handle)
-        app.on_startup.append(lambda _app: self.startup())
-        app.on_cleanup.append(lambda _app: self.cleanup())
-        return app
 
     def http_server(self) -> HttpServer:
         """The gateway's own HTTP server (``http.py``): what ``dynamoray serve`` runs."""

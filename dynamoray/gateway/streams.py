@@ -15,7 +15,7 @@ import os
 import secrets
 from typing import Any
 
-from ..actors.local import table_topic
+from ..actors.records import table_topic
 from ..core import errors
 from ..core.errors import DynamoError
 from ..events import streams
@@ -49,14 +49,14 @@ async def open_reader(ctx: Any, arn: str) -> streams.StreamReader:
         for stream in streams.streams_of(description, clock()):
             if stream.arn == arn:
                 log = await ctx.engine.stream_log()
-                return streams.StreamReader(log, table_topic(description), stream, clock)
+                return streams.StreamReader(log, table_topic(description["TableId"]), stream, clock)
     raise errors.stream_not_found(arn)
 
 
 async def end_offsets(ctx: Any, description: dict) -> dict[str, int]:
     """Each partition of the table's log and its end offset now (where a stream starts or ends)."""
     log = await ctx.engine.stream_log()
-    topic = table_topic(description)
+    topic = table_topic(description["TableId"])
 
     def read() -> dict[str, int]:
         return {str(p): log.end_offset(topic, p) for p in range(log.partition_count(topic))}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dynamoray.actors.catalog_service import CATALOG_TOPIC, CatalogService
-from dynamoray.actors.host import topic_of
+from dynamoray.actors.records import table_topic
 from dynamoray.core.errors import DynamoError
 from dynamoray.events.memory import MemoryLog
 
@@ -29,7 +29,7 @@ def test_create_records_the_table_and_creates_its_topic(log):
     assert catalog.lookup("orders") == desc and catalog.lookup("nope") is None
     assert catalog.list_tables() == ["orders"]
     assert catalog.all_tables() == [desc]
-    assert log.partition_count(topic_of(desc["TableId"])) == 1
+    assert log.partition_count(table_topic(desc["TableId"])) == 1
 
 
 def test_errors_are_dynamodb_errors(log):

@@ -15,7 +15,8 @@ import pytest
 
 from dynamoray.actors import records, snapshots
 from dynamoray.actors.host import EmbeddedLogAt, LogPerTopic, PartitionHost
-from dynamoray.actors.local import LocalEngine, table_topic
+from dynamoray.actors.local import LocalEngine
+from dynamoray.actors.records import table_topic
 from dynamoray.actors.snapshots import PartitionSnapshots, SnapshotPolicy, SnapshotStore, rebuild
 from dynamoray.core import keys, partition, snapshot
 from dynamoray.core.commands import INSERT, ItemChange, PreparedTransaction, ScanSpec
@@ -223,7 +224,7 @@ def test_the_local_engine_snapshots_every_n_events_and_reopens_from_snapshot_plu
     page, item, replayed = run(reopen())
     log = EmbeddedLog(tmp_path / "log")
     try:
-        taken = _snapshot_records(log, table_topic(desc))
+        taken = _snapshot_records(log, table_topic(desc["TableId"]))
     finally:
         log.close()
     assert [e.offset for e in taken] == [99, 200, 301]  # each SnapshotTaken takes an offset too

@@ -9,7 +9,8 @@ import pytest
 
 from dynamoray.actors import records
 from dynamoray.actors.coordinator import COORDINATOR_TOPIC, TransactionCoordinator
-from dynamoray.actors.local import LocalEngine, table_topic
+from dynamoray.actors.local import LocalEngine
+from dynamoray.actors.records import table_topic
 from dynamoray.actors.local_transactions import LocalParticipants
 from dynamoray.actors.pipeline import WritePipeline
 from dynamoray.core import keys, partition, saga
@@ -229,7 +230,7 @@ def test_a_crash_after_the_commit_decision_is_finished_by_the_restart():
     engine, amounts = run(after_restart())
     assert amounts == [7, 13]
     assert not engine._pipeline("dst").state.locks and not engine._pipeline("src").state.locks
-    committed = [e for e in events(log, table_topic({"TableId": engine._participant("dst").table_id}))
+    committed = [e for e in events(log, table_topic(engine._participant("dst").table_id))
                  if isinstance(e, ItemChanged) and e.transaction_id is not None]
     assert len(committed) == 1
     kinds = [type(e).__name__ for e in events(log, COORDINATOR_TOPIC)]
