@@ -1,0 +1,193 @@
+"""The asyncio client: the sync :class:`Client`'s methods, awaited.
+
+    from dynamoray.gateway import AsyncClient
+
+    async with AsyncClient("http://127.0.0.1:8000") as client:
+        orders = await client.create_table("orders", hash_key=("pk", "S"))
+        await orders.put({"pk": "o#1", "total": 12})
+
+One client serves any number of concurrent tasks of one event loop over a pool of keep-alive
+connections (``max_connections``, 64 by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+from . import backups, flows
+from .backups import Progress
+from .client_base import ClientBase
+from .errors import DynamoDBError
+from .models import KeySchema
+from .retry import Backoff, RetryConfig
+from .streams import StartAt, StreamRecord, follow_stream
+from .table_async import AsyncTable
+from .transactions import AsyncTransaction, Get
+from .transport import AsyncSender, AsyncTransport
+from .waiters import Wait
+
+M = TypeVar("M")
+
+
+class AsyncClient(ClientBase):
+    """An asyncio DynamoDB client of a dynamoray gateway (see :class:`ClientBase` for the settings)."""
+
+    def __init__(self, endpoint: str | None = None, *, region: str | None = None,
+                 access_key: str | None = None, secret_key: str | None = None,
+                 session_token: str | None = None, profile: str | None = None,
+                 retry: RetryConfig | None = None, batch_backoff: Backoff | None = None,
+                 max_connections: int = 64, timeout: float = 60.0, verify: bool | str = True,
+                 transport: AsyncSender | None = None) -> None:
+        super().__init__(endpoint, region=region, access_key=access_key, secret_key=secret_key,
+                         session_token=session_token, profile=profile, retry=retry, batch_backoff=batch_backoff)
+        self._transport = transport or AsyncTransport(self.endpoint, max_connections, timeout, verify=verify)
+
+    async def _call(self, operation: str, payload: dict[str, Any], service: str = "dynamodb") -> dict[str, Any]:
+        """Send one request, with retries; the decoded answer or the matching DynamoDBError."""
+        state = self._retry_state()
+        while True:
+            body, headers = self._wire.encode(service, operation, payload)
+            try:
+                result = self._wire.decode(await self._transport.send(body, headers))
+            except DynamoDBError as error:
+                delay = state.should_retry(error)
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+                continue
+            state.succeeded()
+            return result
+
+    async def call(self, operation: str, service: str = "dynamodb", /, **params: Any) -> dict[str, Any]:
+        """Any operation in the wire form (attribute values as ``{"S": ...}``): the escape hatch."""
+        return await self._call(operation, params, service)
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        await self.close()
+
+    # --- tables ----------------------------------------------------------------------------------
+
+    @overload
+    def table(self, name: str, model: None = None) -> AsyncTable[dict[str, Any]]: ...
+
+    @overload
+    def table(self, name: str, model: type[M]) -> AsyncTable[M]: ...
+
+    def table(self, name: str, model: type[Any] | None = None) -> AsyncTable[Any]:
+        return AsyncTable(self, name, model)
+
+    @overload
+    async def create_table(self, name: str, *, hash_key: tuple[str, str] | None = None,
+                           range_key: tuple[str, str] | None = None, model: None = None,
+                           billing_mode: str = "PAY_PER_REQUEST", read_capacity: int | None = None,
+                           write_capacity: int | None = None, stream: str | None = None,
+                           tags: dict[str, str] | None = None, wait: bool = True,
+                           **extra: Any) -> AsyncTable[dict[str, Any]]: ...
+
+    @overload
+    async def create_table(self, name: str, *, hash_key: tuple[str, str] | None = None,
+                           range_key: tuple[str, str] | None = None, model: type[M],
+                           billing_mode: str = "PAY_PER_REQUEST", read_capacity: int | None = None,
+                           write_capacity: int | None = None, stream: str | None = None,
+                           tags: dict[str, str] | None = None, wait: bool = True, **extra: Any) -> AsyncTable[M]: ...
+
+    async def create_table(self, name: str, *, hash_key: tuple[str, str] | None = None,
+                           range_key: tuple[str, str] | None = None, model: type[Any] | None = None,
+                           billing_mode: str = "PAY_PER_REQUEST", read_capacity: int | None = None,
+                           write_capacity: int | None = None, stream: str | None = None,
+                           tags: dict[str, str] | None = None, wait: bool = True, **extra: Any) -> AsyncTable[Any]:
+        """Create a table: keys as ``hash_key=("pk", "S")``, ``range_key=("sk", "N")``, or declared by
+        ``model``; ``stream`` is a StreamViewType; ``extra`` is passed to CreateTable as is."""
+        payload, keys = self._create_payload(name, hash_key, range_key, model, billing_mode, read_capacity,
+                                             write_capacity, stream, tags, extra)
+        await self._call("CreateTable", payload)
+        table = AsyncTable(self, name, model, key_schema=KeySchema(keys.hash_key, keys.range_key))
+        if wait:
+            await table.wait_until_exists()
+        return table
+
+    async def describe_table(self, name: str) -> dict[str, Any]:
+        table: dict[str, Any] = (await self._call("DescribeTable", {"TableName": name}))["Table"]
+        return table
+
+    async def delete_table(self, name: str, *, wait: bool = True) -> None:
+        await self._call("DeleteTable", {"TableName": name})
+        if wait:
+            await flows.run_async(flows.wait_for_table_gone(name, Wait()), self._call)
+
+    async def list_tables(self, limit: int | None = None) -> list[str]:
+        return await flows.run_async(flows.list_tables(limit), self._call)
+
+    async def wait_until_exists(self, name: str, wait: Wait | None = None) -> dict[str, Any]:
+        return await flows.run_async(flows.wait_for_table(name, wait or Wait()), self._call)
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    def transaction(self, token: str | None = None) -> AsyncTransaction:
+        """``async with client.transaction() as tx: tx.put(...)``: one TransactWriteItems on exit."""
+        return AsyncTransaction(self, token)
+
+    async def transact_get(self, *gets: Get) -> list[Any]:
+        """TransactGetItems: the items (None for a missing one), in the order of ``gets``."""
+        response = await self._call("TransactGetItems", {"TransactItems": [g.action() for g in gets]})
+        return [g.load(r) for g, r in zip(gets, response.get("Responses", []))]
+
+    # --- streams ---------------------------------------------------------------------------------
+
+    async def stream(self, stream_arn: str, *, start: StartAt = "TRIM_HORIZON", follow: bool = True,
+                     poll_interval: float = 1.0) -> AsyncIterator[StreamRecord]:
+        """The records of a stream (by ARN), following shard lineage (see ``streams.py``)."""
+        async for record in flows.iterate_async(follow_stream(stream_arn, start, follow, poll_interval),
+                                                self._call):
+            yield record
+
+    # --- backups and point-in-time recovery ------------------------------------------------------
+
+    async def create_backup(self, table: str, name: str) -> dict[str, Any]:
+        """CreateBackup; returns the BackupDetails (``BackupArn``, ``BackupStatus``, ...)."""
+        response = await self._call("CreateBackup", self._backup_payload(table, name))
+        details: dict[str, Any] = response["BackupDetails"]
+        return details
+
+    async def describe_backup(self, backup_arn: str) -> dict[str, Any]:
+        response = await self._call("DescribeBackup", {"BackupArn": backup_arn})
+        description: dict[str, Any] = response["BackupDescription"]
+        return description
+
+    async def delete_backup(self, backup_arn: str) -> dict[str, Any]:
+        response = await self._call("DeleteBackup", {"BackupArn": backup_arn})
+        description: dict[str, Any] = response["BackupDescription"]
+        return description
+
+    async def list_backups(self, table: str | None = None, backup_type: str = "USER") -> list[dict[str, Any]]:
+        return await flows.run_async(backups.list_backups(table, backup_type), self._call)
+
+    async def restore_table_from_backup(self, backup_arn: str, target: str, *, wait: bool = True,
+                                        progress: bool | Progress = False, **overrides: Any) -> dict[str, Any]:
+        """RestoreTableFromBackup; with ``wait`` (default) returns once the table is ACTIVE."""
+        flow = backups.restore_from_backup(backup_arn, target, Wait() if wait else None, progress, overrides)
+        return await flows.run_async(flow, self._call)
+
+    async def enable_point_in_time_recovery(self, table: str, *, enabled: bool = True,
+                                            recovery_days: int | None = None) -> dict[str, Any]:
+        response = await self._call("UpdateContinuousBackups", self._pitr_payload(table, enabled, recovery_days))
+        description: dict[str, Any] = response["ContinuousBackupsDescription"]
+        return description
+
+    async def restore_table_to_point_in_time(self, source: str, target: str, *, at: datetime | float | None = None,
+                                             wait: bool = True, progress: bool | Progress = False,
+                                             **overrides: Any) -> dict[str, Any]:
+        """RestoreTableToPointInTime as of ``at`` (default: the latest restorable time)."""
+        flow = backups.restore_to_point_in_time(source, target, at, Wait() if wait else None, progress, overrides)
+        return await flows.run_async(flow, self._call)

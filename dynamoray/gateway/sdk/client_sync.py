@@ -1,0 +1,187 @@
+"""The sync client.
+
+    from dynamoray.gateway import Client
+
+    with Client("http://127.0.0.1:8000") as client:
+        orders = client.create_table("orders", hash_key=("pk", "S"))
+        orders.put({"pk": "o#1", "total": 12})
+
+Thread-safe: one client (and its connection pool) can serve many threads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+from . import backups, flows
+from .backups import Progress
+from .client_base import ClientBase
+from .errors import DynamoDBError
+from .models import KeySchema
+from .retry import Backoff, RetryConfig
+from .streams import StartAt, StreamRecord, follow_stream
+from .table import Table
+from .transactions import Get, Transaction
+from .transport import SyncSender, SyncTransport
+from .waiters import Wait
+
+M = TypeVar("M")
+
+
+class Client(ClientBase):
+    """A sync DynamoDB client of a dynamoray gateway (see :class:`ClientBase` for the settings)."""
+
+    def __init__(self, endpoint: str | None = None, *, region: str | None = None,
+                 access_key: str | None = None, secret_key: str | None = None,
+                 session_token: str | None = None, profile: str | None = None,
+                 retry: RetryConfig | None = None, batch_backoff: Backoff | None = None,
+                 max_connections: int = 10, timeout: float = 60.0, verify: bool | str = True,
+                 transport: SyncSender | None = None) -> None:
+        super().__init__(endpoint, region=region, access_key=access_key, secret_key=secret_key,
+                         session_token=session_token, profile=profile, retry=retry, batch_backoff=batch_backoff)
+        self._transport = transport or SyncTransport(self.endpoint, max_connections, timeout, verify=verify)
+
+    def _call(self, operation: str, payload: dict[str, Any], service: str = "dynamodb") -> dict[str, Any]:
+        """Send one request, with retries; the decoded answer or the matching DynamoDBError."""
+        state = self._retry_state()
+        while True:
+            body, headers = self._wire.encode(service, operation, payload)
+            try:
+                result = self._wire.decode(self._transport.send(body, headers))
+            except DynamoDBError as error:
+                delay = state.should_retry(error)
+                if delay is None:
+                    raise
+                time.sleep(delay)
+                continue
+            state.succeeded()
+            return result
+
+    def call(self, operation: str, service: str = "dynamodb", /, **params: Any) -> dict[str, Any]:
+        """Any operation in the wire form (attribute values as ``{"S": ...}``): the escape hatch."""
+        return self._call(operation, params, service)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    # --- tables ----------------------------------------------------------------------------------
+
+    @overload
+    def table(self, name: str, model: None = None) -> Table[dict[str, Any]]: ...
+
+    @overload
+    def table(self, name: str, model: type[M]) -> Table[M]: ...
+
+    def table(self, name: str, model: type[Any] | None = None) -> Table[Any]:
+        return Table(self, name, model)
+
+    @overload
+    def create_table(self, name: str, *, hash_key: tuple[str, str] | None = None,
+                     range_key: tuple[str, str] | None = None, model: None = None,
+                     billing_mode: str = "PAY_PER_REQUEST", read_capacity: int | None = None,
+                     write_capacity: int | None = None, stream: str | None = None,
+                     tags: dict[str, str] | None = None, wait: bool = True,
+                     **extra: Any) -> Table[dict[str, Any]]: ...
+
+    @overload
+    def create_table(self, name: str, *, hash_key: tuple[str, str] | None = None,
+                     range_key: tuple[str, str] | None = None, model: type[M],
+                     billing_mode: str = "PAY_PER_REQUEST", read_capacity: int | None = None,
+                     write_capacity: int | None = None, stream: str | None = None,
+                     tags: dict[str, str] | None = None, wait: bool = True, **extra: Any) -> Table[M]: ...
+
+    def create_table(self, name: str, *, hash_key: tuple[str, str] | None = None,
+                     range_key: tuple[str, str] | None = None, model: type[Any] | None = None,
+                     billing_mode: str = "PAY_PER_REQUEST", read_capacity: int | None = None,
+                     write_capacity: int | None = None, stream: str | None = None,
+                     tags: dict[str, str] | None = None, wait: bool = True, **extra: Any) -> Table[Any]:
+        """Create a table: keys as ``hash_key=("pk", "S")``, ``range_key=("sk", "N")``, or declared by
+        ``model``; ``stream`` is a StreamViewType; ``extra`` is passed to CreateTable as is."""
+        payload, keys = self._create_payload(name, hash_key, range_key, model, billing_mode, read_capacity,
+                                             write_capacity, stream, tags, extra)
+        self._call("CreateTable", payload)
+        table = Table(self, name, model, key_schema=KeySchema(keys.hash_key, keys.range_key))
+        if wait:
+            table.wait_until_exists()
+        return table
+
+    def describe_table(self, name: str) -> dict[str, Any]:
+        table: dict[str, Any] = self._call("DescribeTable", {"TableName": name})["Table"]
+        return table
+
+    def delete_table(self, name: str, *, wait: bool = True) -> None:
+        self._call("DeleteTable", {"TableName": name})
+        if wait:
+            flows.run_sync(flows.wait_for_table_gone(name, Wait()), self._call)
+
+    def list_tables(self, limit: int | None = None) -> list[str]:
+        return flows.run_sync(flows.list_tables(limit), self._call)
+
+    def wait_until_exists(self, name: str, wait: Wait | None = None) -> dict[str, Any]:
+        return flows.run_sync(flows.wait_for_table(name, wait or Wait()), self._call)
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    def transaction(self, token: str | None = None) -> Transaction:
+        """``with client.transaction() as tx: tx.put(...)``: one TransactWriteItems on exit."""
+        return Transaction(self, token)
+
+    def transact_get(self, *gets: Get) -> list[Any]:
+        """TransactGetItems: the items (None for a missing one), in the order of ``gets``."""
+        response = self._call("TransactGetItems", {"TransactItems": [g.action() for g in gets]})
+        return [g.load(r) for g, r in zip(gets, response.get("Responses", []))]
+
+    # --- streams ---------------------------------------------------------------------------------
+
+    def stream(self, stream_arn: str, *, start: StartAt = "TRIM_HORIZON", follow: bool = True,
+               poll_interval: float = 1.0) -> Iterator[StreamRecord]:
+        """The records of a stream (by ARN), following shard lineage (see ``streams.py``)."""
+        return flows.iterate_sync(follow_stream(stream_arn, start, follow, poll_interval), self._call)
+
+    # --- backups and point-in-time recovery ------------------------------------------------------
+
+    def create_backup(self, table: str, name: str) -> dict[str, Any]:
+        """CreateBackup; returns the BackupDetails (``BackupArn``, ``BackupStatus``, ...)."""
+        details: dict[str, Any] = self._call("CreateBackup", self._backup_payload(table, name))["BackupDetails"]
+        return details
+
+    def describe_backup(self, backup_arn: str) -> dict[str, Any]:
+        description: dict[str, Any] = self._call("DescribeBackup", {"BackupArn": backup_arn})["BackupDescription"]
+        return description
+
+    def delete_backup(self, backup_arn: str) -> dict[str, Any]:
+        description: dict[str, Any] = self._call("DeleteBackup", {"BackupArn": backup_arn})["BackupDescription"]
+        return description
+
+    def list_backups(self, table: str | None = None, backup_type: str = "USER") -> list[dict[str, Any]]:
+        return flows.run_sync(backups.list_backups(table, backup_type), self._call)
+
+    def restore_table_from_backup(self, backup_arn: str, target: str, *, wait: bool = True,
+                                  progress: bool | Progress = False, **overrides: Any) -> dict[str, Any]:
+        """RestoreTableFromBackup; with ``wait`` (default) returns once the table is ACTIVE."""
+        flow = backups.restore_from_backup(backup_arn, target, Wait() if wait else None, progress, overrides)
+        return flows.run_sync(flow, self._call)
+
+    def enable_point_in_time_recovery(self, table: str, *, enabled: bool = True,
+                                      recovery_days: int | None = None) -> dict[str, Any]:
+        response = self._call("UpdateContinuousBackups", self._pitr_payload(table, enabled, recovery_days))
+        description: dict[str, Any] = response["ContinuousBackupsDescription"]
+        return description
+
+    def restore_table_to_point_in_time(self, source: str, target: str, *, at: datetime | float | None = None,
+                                       wait: bool = True, progress: bool | Progress = False,
+                                       **overrides: Any) -> dict[str, Any]:
+        """RestoreTableToPointInTime as of ``at`` (default: the latest restorable time)."""
+        flow = backups.restore_to_point_in_time(source, target, at, Wait() if wait else None, progress, overrides)
+        return flows.run_sync(flow, self._call)

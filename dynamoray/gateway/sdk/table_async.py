@@ -1,0 +1,156 @@
+"""The async table: the sync :class:`Table`'s methods, awaited.
+
+    table = client.table("orders")                      # items are dicts
+    table = AsyncTable(client, "orders", model=Order)   # items are Order instances
+    await table.put({"pk": "o#1", "total": Decimal("9.90")}, condition=Attr("pk").not_exists())
+    async for item in table.query(Key("pk").eq("o#1")): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from . import payloads
+from .batch import AsyncBatchWriter, batch_get_request
+from .convert import item_from_wire
+from .expressions import Attr, Condition, Update
+from .flows import batch_get, iterate_async, run_async, wait_for_table, wait_for_table_gone
+from .models import KeySchema
+from .pagination import AsyncItems
+from .retry import Backoff
+from .streams import StartAt, StreamRecord, follow_stream
+from .table_base import TableBase
+from .waiters import Wait
+
+if TYPE_CHECKING:
+    from .client_async import AsyncClient
+
+T = TypeVar("T")
+M = TypeVar("M")
+Projection = Iterable[Attr | str]
+
+
+class AsyncTable(TableBase[T]):
+    """One table of an :class:`AsyncClient`; ``T`` is the item type."""
+
+    @overload
+    def __init__(self: AsyncTable[dict[str, Any]], client: AsyncClient, name: str, model: None = None, *,
+                 key_schema: KeySchema | None = None) -> None: ...
+
+    @overload
+    def __init__(self: AsyncTable[M], client: AsyncClient, name: str, model: type[M], *,
+                 key_schema: KeySchema | None = None) -> None: ...
+
+    def __init__(self, client: AsyncClient, name: str, model: type[Any] | None = None, *,
+                 key_schema: KeySchema | None = None) -> None:
+        super().__init__(name, model, key_schema)
+        self.client = client
+
+    # --- items -----------------------------------------------------------------------------------
+
+    async def get(self, key: T | Mapping[str, Any], *, consistent: bool = False,
+                  projection: Projection | None = None) -> T | None:
+        """The item with this key, or None."""
+        await self._ensure_schema(key)
+        payload = payloads.get_item(self.name, self._key(key), consistent, projection)
+        return self._loaded(await self.client._call("GetItem", payload), "Item")
+
+    async def put(self, item: T | Mapping[str, Any], *, condition: Condition | None = None,
+                  return_values: payloads.OnConditionFailure = "NONE",
+                  on_condition_failure: payloads.OnConditionFailure = "NONE") -> T | None:
+        """Write ``item`` whole; with ``return_values="ALL_OLD"`` returns the item it replaced."""
+        payload = payloads.put_item(self.name, self._item(item), condition, return_values, on_condition_failure)
+        return self._loaded(await self.client._call("PutItem", payload), "Attributes")
+
+    async def update(self, key: T | Mapping[str, Any], update: Update, *, condition: Condition | None = None,
+                     return_values: payloads.ReturnValues = "NONE",
+                     on_condition_failure: payloads.OnConditionFailure = "NONE") -> dict[str, Any] | None:
+        """Apply ``update``; returns the attributes ``return_values`` asks for (None for NONE)."""
+        await self._ensure_schema(key)
+        payload = payloads.update_item(self.name, self._key(key), update, condition, return_values,
+                                       on_condition_failure)
+        return self._attributes(await self.client._call("UpdateItem", payload))
+
+    async def delete(self, key: T | Mapping[str, Any], *, condition: Condition | None = None,
+                     return_values: payloads.OnConditionFailure = "NONE",
+                     on_condition_failure: payloads.OnConditionFailure = "NONE") -> T | None:
+        """Delete the item; with ``return_values="ALL_OLD"`` returns it."""
+        await self._ensure_schema(key)
+        payload = payloads.delete_item(self.name, self._key(key), condition, return_values, on_condition_failure)
+        return self._loaded(await self.client._call("DeleteItem", payload), "Attributes")
+
+    # --- reads of many items ----------------------------------------------------------------------
+
+    def query(self, key_condition: Condition, *, filter: Condition | None = None,
+              projection: Projection | None = None, index: str | None = None, reverse: bool = False,
+              consistent: bool = False, limit: int | None = None, page_size: int | None = None,
+              start_key: Mapping[str, Any] | None = None) -> AsyncItems[T]:
+        """The matching items in sort-key order (``reverse=True``: descending), paged transparently."""
+        request = payloads.query(self.name, key_condition, reverse=reverse, filter=filter, attributes=projection,
+                                 index=index, consistent=consistent, start_key=start_key, select=None)
+        return AsyncItems(self._fetch("Query"), request, self._load, limit, page_size)
+
+    def scan(self, *, filter: Condition | None = None, projection: Projection | None = None,
+             index: str | None = None, consistent: bool = False, limit: int | None = None,
+             page_size: int | None = None, start_key: Mapping[str, Any] | None = None,
+             segment: int | None = None, total_segments: int | None = None) -> AsyncItems[T]:
+        """Every item (or one ``segment`` of ``total_segments``), paged transparently."""
+        request = payloads.scan(self.name, segment=segment, total_segments=total_segments, filter=filter,
+                                attributes=projection, index=index, consistent=consistent,
+                                start_key=start_key, select=None)
+        return AsyncItems(self._fetch("Scan"), request, self._load, limit, page_size)
+
+    def _fetch(self, operation: str) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+        async def fetch(request: dict[str, Any]) -> dict[str, Any]:
+            return await self.client._call(operation, request)
+        return fetch
+
+    async def batch_get(self, keys: Iterable[T | Mapping[str, Any]], *, consistent: bool = False,
+                        projection: Projection | None = None, backoff: Backoff | None = None) -> list[T]:
+        """The items with these keys that exist (any order), retrying unprocessed keys."""
+        keys = list(keys)
+        if any(self._needs_schema(k) for k in keys):
+            await self.key_schema()
+        names = self._key_schema.names if self._key_schema is not None else None
+        request = batch_get_request(self.name, [self._key(k) for k in keys], names, consistent, projection)
+        found = await run_async(batch_get(request, backoff or self.client.batch_backoff), self.client._call)
+        return [self._load(item_from_wire(raw)) for raw in found.get(self.name, [])]
+
+    def batch_writer(self, *, backoff: Backoff | None = None) -> AsyncBatchWriter[T]:
+        """``async with table.batch_writer() as batch: await batch.put(item)``."""
+        return AsyncBatchWriter(self, backoff or self.client.batch_backoff)
+
+    # --- the table itself -------------------------------------------------------------------------
+
+    async def key_schema(self) -> KeySchema:
+        """The key attributes: the model's declarations, else from DescribeTable (asked once)."""
+        if self._key_schema is None:
+            self._key_schema = KeySchema.from_description(await self.describe())
+        return self._key_schema
+
+    async def _ensure_schema(self, key: Any) -> None:
+        if self._needs_schema(key):
+            await self.key_schema()
+
+    async def describe(self) -> dict[str, Any]:
+        return await self.client.describe_table(self.name)
+
+    async def wait_until_exists(self, wait: Wait | None = None) -> dict[str, Any]:
+        return await run_async(wait_for_table(self.name, wait or Wait()), self.client._call)
+
+    async def wait_until_not_exists(self, wait: Wait | None = None) -> None:
+        await run_async(wait_for_table_gone(self.name, wait or Wait()), self.client._call)
+
+    async def delete_table(self, *, wait: bool = True) -> None:
+        await self.client.delete_table(self.name, wait=wait)
+
+    async def stream(self, *, start: StartAt = "TRIM_HORIZON", follow: bool = True,
+                     poll_interval: float = 1.0) -> AsyncIterator[StreamRecord]:
+        """Every change of the table from its stream (see ``streams.py``); the table must have one:
+        ``async for record in table.stream(): ...``."""
+        arn = (await self.describe()).get("LatestStreamArn")
+        if not arn:
+            raise ValueError(f"Table {self.name} has no stream: create it with stream=<view type>")
+        async for record in iterate_async(follow_stream(arn, start, follow, poll_interval), self.client._call):
+            yield record
