@@ -34,6 +34,8 @@ def _serve(bootstrap: str, data_dir: Path, port: int, *extra: str) -> subprocess
     with open(stderr_path, "wb") as stderr:
         proc = subprocess.Popen(
             [str(BIN), "serve", "--engine", "local", "--port", str(port), "--data-dir", str(data_dir),
+             # the data is on the broker and sealed: every life of the server needs the same keyring
+             "--keyring", str(data_dir.parent / "keyring.json"),
              "--kafka-bootstrap", bootstrap, "--kafka-config", "log_level=3", *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
         )
@@ -117,7 +119,7 @@ def test_sigkill_mid_writes_and_restart_on_the_same_broker_keeps_every_acknowled
     assert died is None, died
     assert len(acked) >= 150
 
-    proc = _healthy(_serve(broker, tmp_path / "second", port), port)  # a new data dir: Kafka alone
+    proc = _healthy(_serve(broker, tmp_path / "second", port), port)  # a new data dir: Kafka (and the keyring) alone
     try:
         with _server_alive(proc):
             _second_life(port, acked)
