@@ -11,7 +11,11 @@ def _serve(args: argparse.Namespace) -> int:
     # Every local Ray binds to loopback only and sends no usage stats.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    from .capacity_cli import telemetry_options
     from .gateway.serve import kafka_config, run
+    from .backups_cli import backup_options
+    from .dax_cli import dax_options
+    from .keys_cli import security_options
 
     kafka = None
     if args.kafka_bootstrap:
@@ -21,9 +25,15 @@ def _serve(args: argparse.Namespace) -> int:
             args.parser.error(str(error))
     elif args.kafka_config:
         args.parser.error("--kafka-config needs --kafka-bootstrap")
+    from .gateway.replicas import LOCAL_ENGINE
+
+    if args.gateways > 1 and args.engine != "ray":
+        args.parser.error(LOCAL_ENGINE)
     return run(args.host, args.port, args.data_dir, args.region, engine=args.engine, hosts=args.hosts,
                max_open=args.max_open_partitions, kafka=kafka, replicas=args.replicas,
-               gateway_follower=args.gateway_follower)
+               gateway_follower=args.gateway_follower, ttl_interval=args.ttl_interval or None,
+               shards=args.shards, security=security_options(args), telemetry=telemetry_options(args),
+               regions_file=args.regions_file, gateways=args.gateways, **backup_options(args), **dax_options(args))
 
 
 def _property(text: str) -> tuple[str, str]:
@@ -37,6 +47,20 @@ def _seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _shard_count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 64, not {value}")
     return value
 
 
@@ -56,9 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", default="./data",
                        help="the embedded log and the root credentials (only the credentials with Kafka)")
     serve.add_argument("--region", default="us-east-1")
+    serve.add_argument("--regions-file", default=None, metavar="FILE",
+                       help="global tables: JSON or YAML mapping each region's name to its endpoint and the "
+                            "credentials to call it with (docs/global-tables.md)")
     serve.add_argument("--engine", choices=("ray", "local"), default="ray",
                        help="ray: tables in Ray actors on a private local Ray (default); local: in-process")
     serve.add_argument("--hosts", type=_positive, default=2, help="partition host actors (--engine ray)")
+    serve.add_argument("--gateways", type=_positive, default=1,
+                       help="gateway processes sharing the port (--engine ray; default 1): the HTTP layer "
+                            "scales with cores (docs/architecture.md, \"Gateway replicas\")")
+    serve.add_argument("--shards", type=_shard_count, default=4,
+                       help="log partitions (shards) each new table's key space is hashed into, 1 to 64 "
+                            "(default 4); a table keeps the count it was created with")
     serve.add_argument("--max-open-partitions", type=_positive, default=256,
                        help="open partitions per host before idle ones hibernate (--engine ray)")
     serve.add_argument("--replicas", type=_positive, default=2,
@@ -74,10 +107,33 @@ def build_parser() -> argparse.ArgumentParser:
                             "(repeatable)")
     serve.add_argument("--kafka-timeout", metavar="SECONDS", type=_seconds, default=30.0,
                        help="how long a Kafka call may wait for the cluster before failing (default 30)")
+    serve.add_argument("--ttl-interval", metavar="SECONDS", type=_non_negative, default=5.0,
+                       help="pause between two rounds of the TTL sweeper, which deletes expired items "
+                            "(default 5; 0 turns expiry off; see docs/ttl.md)")
+    from .keys_cli import add_parser as add_keys_parser, add_serve_arguments
+
+    add_serve_arguments(serve)  # encryption at rest, TLS, the endpoint id
+    from .capacity_cli import add_serve_arguments as add_capacity_arguments
+
+    add_capacity_arguments(serve)  # throttling, audit, usage, auto scaling
+    from .backups_cli import add_parser as add_backups_parser, add_serve_arguments as add_backup_arguments
+
+    add_backup_arguments(serve)  # the S3-compatible backup store, log retention
+    from .dax_cli import add_serve_arguments as add_dax_arguments
+
+    add_dax_arguments(serve)  # the accelerator (--dax-port)
     serve.set_defaults(func=_serve, parser=serve)
     from .iam_cli import add_parser as add_iam_parser  # dynamoray iam ... (the admin API)
 
     add_iam_parser(sub)
+    add_keys_parser(sub)  # dynamoray keys ... (the admin API)
+    from .hooks_cli import add_parser as add_hooks_parser  # dynamoray hooks ... (the admin API)
+
+    add_hooks_parser(sub)
+    from .capacity_cli import add_parsers as add_capacity_parsers  # dynamoray usage / audit (the admin API)
+
+    add_capacity_parsers(sub)
+    add_backups_parser(sub)  # dynamoray restore-status (the admin API)
     return parser
 
 

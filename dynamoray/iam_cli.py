@@ -60,6 +60,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     iam.add_argument("--endpoint", default=os.environ.get("DYNAMORAY_ENDPOINT", "http://127.0.0.1:8000"))
     iam.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     iam.add_argument("--data-dir", help="read the root credentials from this server data directory")
+    iam.add_argument("--ca-bundle", default=os.environ.get("AWS_CA_BUNDLE"),
+                     help="certificates that verify an HTTPS endpoint (dynamoray serve --tls-cert)")
     commands = iam.add_subparsers(dest="iam_command", required=True)
     for command, (operation, members, document) in _COMMANDS.items():
         parser = commands.add_parser(command, help=f"the {operation} operation")
@@ -106,7 +108,12 @@ def run(args: argparse.Namespace) -> int:
     from .gateway.admin_client import AdminClient, AdminError
 
     operation, body = request_of(args)
-    client = AdminClient(args.endpoint, *_credentials(args), region=args.region)
+    context = None
+    if getattr(args, "ca_bundle", None):
+        import ssl
+
+        context = ssl.create_default_context(cafile=args.ca_bundle)
+    client = AdminClient(args.endpoint, *_credentials(args), region=args.region, ssl_context=context)
     try:
         answer = client.call(operation, **body)
     except AdminError as error:

@@ -2,16 +2,19 @@
 
 Both fall out of event sourcing (issue 7):
 
-- **A backup is a consistent cut.**  CreateBackup takes the table's log end as the cut, then, on a
-  worker thread and without touching the live partition (writes go on), rebuilds the table as of
-  the cut from the newest snapshot at or before it plus the log up to it (``snapshots.rebuild``),
-  and writes those items to a backup file (the snapshot format, ``core.snapshot``).  The file is
-  self-contained: the backup outlives the table, its log and its snapshots.
+- **A backup is a consistent cut.**  CreateBackup asks the engine for the cut: the applied offset
+  of every shard of the table, read in one step by the one actor that owns them all
+  (``ShardGroup.cut``).  Then, on a worker thread and without touching the live partition (writes go
+  on), it rebuilds each shard as of its cut from the newest snapshot at or before it plus the log up
+  to it (``snapshots.rebuild``), and writes the items of every shard to one backup file (the
+  snapshot format, ``core.snapshot``).  The file is self-contained: the backup outlives the table,
+  its log and its snapshots.
 - **PITR is a replay up to an instant.**  RestoreTableToPointInTime maps the instant to an offset
-  with the records' own commit timestamps (``EventLog.offset_for_time``) and rebuilds up to it.
+  of each shard with the records' own commit timestamps (``EventLog.offset_for_time``) and rebuilds
+  each shard up to it.
 - **Transactions are all or nothing.**  A cut may fall between the changes a committed transaction
-  makes to one partition; since a partition applies them only after the COMMIT decision, a cut that
-  holds some of them completes the rest (``complete_commits``), and one that holds none has none.
+  makes, in one shard or across the shards of the table: the table as of a cut holds all of it or
+  none (``cuts.py``).
 - **A restore** creates the target table (CREATING) at once, loads the items through the engine's
   ordinary write path in the background, logging ``restore_progress`` lines (items, percent,
   items/s), then marks it ACTIVE.  Every restored item is in the new table's own log.
@@ -19,13 +22,15 @@ Both fall out of event sourcing (issue 7):
 The backup catalog (backups, PITR settings) is event-sourced on the ``dynamoray.backups`` topic
 of the engine's log; this service is its single writer (one gateway process per data directory).
 Retention: backup files are kept until DeleteBackup; deleting a table with PITR enabled first
-makes a SYSTEM backup of it, kept for the recovery period.  Table logs are never truncated.
+makes a SYSTEM backup of it, kept for the recovery period.  Table logs are truncated to the recovery
+window by ``retention.py``.  Backup files go next to the snapshots: ``<data>/backups``, or the
+bucket of an ``object_store.S3SnapshotStore``.  Each restore's progress is on ``board``
+(``restores.py``), for the admin API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import time
 import uuid
@@ -34,19 +39,22 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import logs
-from ..core import backups as core, errors, partition, snapshot, tables
+from ..core import backups as core, errors, snapshot, tables
 from ..core.commands import PutCommand
-from ..events.log import EventLog, TopicExistsError
-from ..schemas.events import BackupCreated, BackupDeleted, ContinuousBackupsChanged, TransactionPrepared
+from ..events.log import EventLog, FencedError, TopicExistsError
+from ..schemas.events import BackupCreated, BackupDeleted, ContinuousBackupsChanged
 from . import records
+from .cuts import items_of, offsets_at, tables_at
 from .records import table_topic
-from .snapshots import SnapshotStore, _fsync_dir, gc_paused, rebuild
+from .restores import RestoreBoard
+from .snapshots import SnapshotStore, _fsync_dir, gc_paused
 
 log = logs.get("backups")
 
 BACKUPS_TOPIC = "dynamoray.backups"
 RESTORE_CONCURRENCY = 128  # item writes in flight while a restore loads a table
 PROGRESS_EVERY = 1.0  # seconds between restore_progress log lines
+BACKUP_CUT = "_BackupCut"  # in a BackupCreated's description: the cut, one offset per shard
 
 
 # --- backup files -------------------------------------------------------------------------------
@@ -98,46 +106,6 @@ class MemoryBackupFiles:
         self._files.pop(name, None)
 
 
-# --- a table as of an offset ----------------------------------------------------------------------
-
-
-def complete_commits(log_: EventLog, topic: str, state: partition.PartitionState) -> int:
-    """Apply the rest of every transaction the state holds part of (see the module docstring);
-    returns how many it completed.  The state's locks are left as they are: only items are used."""
-    completed = 0
-    for prepared in list(getattr(state, "prepared", {}).values()):
-        if prepared.offset < 0:
-            continue
-        found = log_.read(topic, 0, prepared.offset, 1)
-        event = records.CODEC.decode(found[0].value) if found else None
-        if not isinstance(event, TransactionPrepared):
-            continue
-        original = records.decode_prepared(event)
-        if len(prepared.changes) < len(original.changes):  # some applied: it committed
-            for change in prepared.changes:
-                partition.evolve(state, change)
-            completed += 1
-    return completed
-
-
-def table_at(log_: EventLog, table_id: str, schema: Any, upto: int,
-             snapshots: SnapshotStore | None = None) -> partition.PartitionState:
-    """The table's items as of log offset ``upto`` (a worker-thread call)."""
-    topic = table_topic(table_id)
-    state = rebuild(log_, topic, table_id, schema, snapshots, upto=upto).state
-    complete_commits(log_, topic, state)
-    return state
-
-
-def offset_at(log_: EventLog, table_id: str, when: float) -> int:
-    """The last offset whose commit timestamp is at or before ``when`` (seconds), -1 if none."""
-    return log_.offset_for_time(table_topic(table_id), 0, math.floor(when * 1000) + 1) - 1
-
-
-def items_of(state: partition.PartitionState) -> list[dict]:
-    return [item for collection in state.collections.values() for item in collection.values()]
-
-
 # --- the service ----------------------------------------------------------------------------------
 
 
@@ -154,6 +122,7 @@ class BackupService:
         self._lock = asyncio.Lock()
         self._opened = False
         self.restores: dict[str, asyncio.Task] = {}  # target table -> its loading task
+        self.board = RestoreBoard(clock)  # every restore's progress (the admin API's DescribeRestore)
 
     async def open(self) -> None:
         if not self._opened:
@@ -173,8 +142,17 @@ class BackupService:
 
     async def _record(self, event: Any) -> None:
         async with self._lock:
-            await asyncio.to_thread(self._writer.append, [records.CODEC.encode(event)])
+            try:
+                await asyncio.to_thread(self._writer.append, [records.CODEC.encode(event)])
+            except FencedError:  # another gateway process (``serve --gateways N``) wrote: take the writer
+                await asyncio.to_thread(self._reopen)  # back, with its records folded in
+                await asyncio.to_thread(self._writer.append, [records.CODEC.encode(event)])
             core.evolve(self._catalog, event)
+
+    def _reopen(self) -> None:
+        fenced, self._catalog = self._writer, core.BackupCatalog()
+        self._recover()
+        fenced.close()
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -195,24 +173,37 @@ class BackupService:
         if source.get("TableStatus") != "ACTIVE":
             raise errors.restore_in_progress(table)
         table_id, schema = source["TableId"], tables.key_schema_of(source)
-        cut = await asyncio.to_thread(self._log.end_offset, table_topic(table_id), 0) - 1
+        cut = await self._cut(table, table_id)
         created = self._now_ms()
         arn = core.backup_arn(source["TableArn"], created, uuid.uuid4().hex[:8])
         location = arn.rpartition("/backup/")[2] + ".snap"
 
-        def write() -> partition.PartitionState:
-            state = table_at(self._log, table_id, schema, cut, self._snapshots)
-            header = snapshot.SnapshotHeader(table_id, 0, cut, cut + 1, created, schema, state.item_count, None)
-            with gc_paused():
-                self._files.write(location, snapshot.encode(header, snapshot.capture(state)))
-            return state
+        def write() -> tuple[int, int]:
+            states = tables_at(self._log, table_id, schema, cut, self._snapshots)
+            count, size = sum(s.item_count for s in states), sum(s.size_bytes for s in states)
+            header = snapshot.SnapshotHeader(table_id, 0, cut[0], cut[0] + 1, created, schema, count, None)
+            with gc_paused():  # every shard's items in one file (their partition keys differ)
+                captured = [pair for state in states for pair in snapshot.capture(state)]
+                self._files.write(location, snapshot.encode(header, captured))
+            return count, size
 
-        state = await asyncio.to_thread(write)
-        event = BackupCreated(arn, name, backup_type, table_id, table, created, cut, state.item_count,
-                              state.size_bytes, location, tables.public_description(source), expires_ms)
+        count, size = await asyncio.to_thread(write)
+        kept = {**tables.public_description(source), tables.SHARDS: tables.shard_count(source), BACKUP_CUT: cut}
+        event = BackupCreated(arn, name, backup_type, table_id, table, created, cut[0], count, size, location,
+                              kept, expires_ms)
         await self._record(event)
-        log.info("backup_created", backup_arn=arn, table=table, offset=cut, items=state.item_count)
+        log.info("backup_created", backup_arn=arn, table=table, offsets=cut, items=count)
         return event
+
+    async def _cut(self, table: str, table_id: str) -> list[int]:
+        """The backup's cut: one offset per shard, taken by the actor that owns the shards (the log's
+        end offsets for an engine that cannot)."""
+        cut = getattr(self.engine, "cut", None)
+        if cut is not None:
+            return list(await cut(table))
+        topic = table_topic(table_id)
+        return await asyncio.to_thread(
+            lambda: [self._log.end_offset(topic, s) - 1 for s in range(self._log.partition_count(topic))])
 
     def backup(self, arn: str) -> BackupCreated:
         found = self._catalog.backup(arn)
@@ -249,6 +240,10 @@ class BackupService:
         await self._record(ContinuousBackupsChanged(source["TableId"], table, new))
         return core.continuous_description(new, self._clock())
 
+    def pitr_spec(self, table_id: str) -> dict | None:
+        """The table's point-in-time recovery setting (log retention keeps its window)."""
+        return self._catalog.pitr.get(table_id)
+
     async def describe_continuous(self, table: str) -> dict:
         source = await self._table(table)
         return core.continuous_description(self._catalog.pitr.get(source["TableId"]), self._clock())
@@ -261,11 +256,12 @@ class BackupService:
         summary = core.restore_summary(restore_time=when, in_progress=True, table_arn=source["TableArn"])
 
         def load() -> list[dict]:
-            upto = offset_at(self._log, table_id, when)
-            return items_of(table_at(self._log, table_id, schema, upto, self._snapshots))
+            cuts = offsets_at(self._log, table_id, when)
+            return items_of(*tables_at(self._log, table_id, schema, cuts, self._snapshots))
 
         items = await asyncio.to_thread(load)  # read now: the source may change or go meanwhile
-        return await self._restore(tables.public_description(source), request, target_arn, summary, lambda: items)
+        kept = {**tables.public_description(source), tables.SHARDS: tables.shard_count(source)}
+        return await self._restore(kept, request, target_arn, summary, lambda: items)
 
     async def before_delete_table(self, table: str) -> None:
         """A table with PITR enabled leaves a SYSTEM backup, kept for its recovery period."""
@@ -291,6 +287,8 @@ class BackupService:
             if error.error_type == "ResourceInUseException":
                 raise errors.restore_target_exists(name) from None
             raise
+        self.board.started(name, summary.get("SourceBackupArn") or summary.get("SourceTableArn") or "",
+                           summary["RestoreDateTime"])
         task = asyncio.get_running_loop().create_task(self._load(description, load))
         self.restores[name] = task
         task.add_done_callback(lambda _t: self.restores.pop(name, None))
@@ -304,17 +302,21 @@ class BackupService:
             done = dict(description, TableStatus="ACTIVE",
                         RestoreSummary={**description["RestoreSummary"], "RestoreInProgress": False})
             await self.engine.replace_table(name, done)
+            self.board.finished(name)
             log.info("restore_finished", table=name, items=len(items))
         except Exception as error:  # noqa: BLE001 - a background task: the log is where it is seen
+            self.board.failed(name, repr(error))
             log.error("restore_failed", table=name, error=repr(error))
 
     async def _write_items(self, name: str, items: list[dict]) -> None:
         total, done = len(items), 0
         started = last = self._clock()
+        self.board.writing(name, total)
         for start in range(0, total, RESTORE_CONCURRENCY):
             chunk = items[start:start + RESTORE_CONCURRENCY]
             await asyncio.gather(*(self.engine.write(name, PutCommand(item)) for item in chunk))
             done += len(chunk)
+            self.board.advanced(name, done)
             now = self._clock()
             if now - last >= PROGRESS_EVERY or done == total:
                 last = now
@@ -334,7 +336,14 @@ async def service_for(engine: Any) -> BackupService:
     if service is None:
         log_ = await engine.stream_log()
         store = getattr(engine, "snapshot_store", None)
-        files = DirectoryBackupFiles(store.root.parent / "backups") if store is not None else MemoryBackupFiles()
+        if hasattr(store, "backup_files"):  # an object store's backups sit next to its snapshots
+            files = store.backup_files()
+        else:
+            files = DirectoryBackupFiles(store.root.parent / "backups") if store is not None else MemoryBackupFiles()
+        if getattr(store, "cipher", None) is not None:  # encryption at rest: sealed like the snapshots
+            from ..events.encryption import EncryptedFiles
+
+            files = EncryptedFiles(files, store.cipher)
         service = _SERVICES.setdefault(engine, BackupService(engine, log_, files, store))
     await service.open()
     return service

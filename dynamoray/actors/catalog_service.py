@@ -22,7 +22,7 @@ import copy
 import os
 from typing import Callable
 
-from ..core import catalog, errors
+from ..core import catalog, errors, tables
 from ..events.log import EventLog, TopicExistsError
 from . import records
 from .records import table_topic
@@ -64,8 +64,8 @@ class CatalogService:
         name = description["TableName"]
         if name in self._state.tables:
             raise errors.table_already_exists(name)
-        try:
-            self._log.create_topic(table_topic(description["TableId"]), 1)
+        try:  # one log partition per shard (the description says how many)
+            self._log.create_topic(table_topic(description["TableId"]), tables.shard_count(description))
         except TopicExistsError:
             pass
         self._record(catalog.table_created(description))
@@ -110,6 +110,10 @@ class CatalogService:
 
     def set_ttl(self, name: str, spec: dict) -> None:
         self._record(catalog.time_to_live_changed(self._state.description(name), spec))
+
+    def ttl_settings(self) -> dict[str, dict]:
+        """Every table's TTL setting, by table name (one call per TTL sweep)."""
+        return {name: dict(spec) for name, spec in self._state.ttl.items() if name in self._state.tables}
 
     # --- operations ------------------------------------------------------------------------------
 

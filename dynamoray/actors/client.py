@@ -13,7 +13,9 @@
   answering ResourceNotFound (the table's topic is gone: deleted, maybe re-created under a new
   id) evicts the entry, and the call is retried once if the catalog now knows a different table.
   DynamoDB Streams are read by the gateway straight from the log (``stream_log``): the embedded
-  log is opened in the gateway process too, and its tails see the hosts' appends.
+  log is opened in the gateway process too, and its tails see the hosts' appends.  New tables get
+  the engine's ``shards`` (``tables.SHARDS`` in their description); a table's host holds all of
+  its shards (``shards.py``), so item calls still go to one host per table.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ import ray
 from ray import exceptions as ray_errors
 
 from .. import logs
-from ..core import errors, tables
+from ..core import errors, index_tables, indexes, shards as core_shards, tables
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
 from ..core.errors import DynamoError
 from ..events.log import EventLog
 from .channel import ChannelClient, ChannelUnreachable
 from .host import BATCHABLE, TableRef, TableStats
+from .index_calls import RayIndexes
 from .ray_transactions import RayTransactions
 from .replicas import ReplicaReads
 
@@ -52,7 +55,9 @@ def host_index(table_id: str, hosts: int) -> int:
 
 
 def table_ref(description: dict) -> TableRef:
-    return TableRef(description["TableId"], description["TableName"], tables.key_schema_of(description))
+    return TableRef(description["TableId"], description["TableName"], tables.key_schema_of(description),
+                    tables.shard_count(description), indexes.index_set(description),
+                    bool(description.get("Replicas")))  # global tables (core/global_tables.py)
 
 
 # --- calling actors ---------------------------------------------------------------------------------
@@ -240,7 +245,7 @@ def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
 # --- the engine -------------------------------------------------------------------------------------
 
 
-class RayEngine(RayTransactions, ReplicaReads):
+class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
     """The engine protocol over a catalog actor and partition hosts (see the module docstring);
     transactions go to the ``coordinator`` actor (``ray_transactions.py``); eventually consistent
     reads to a follower (``replicas.py``: ``followers`` in this process, ``host_followers`` per
@@ -249,10 +254,11 @@ class RayEngine(RayTransactions, ReplicaReads):
     def __init__(
         self, catalog: ActorCaller, hosts: Sequence[ActorCaller], stream_log: EventLog | None = None,
         *, batching: bool = True, coordinator: ActorCaller | None = None,
-        followers: Any = None, host_followers: int = 0,
+        followers: Any = None, host_followers: int = 0, shards: int = core_shards.DEFAULT_SHARDS,
     ) -> None:
         if not hosts:
             raise ValueError("at least one partition host is needed")
+        self.shards = core_shards.check_count(shards)  # of each new table
         self._catalog = catalog
         self._coordinator = coordinator
         self._token = secrets.token_bytes(16)  # this gateway's key to the hosts' channels
@@ -270,8 +276,10 @@ class RayEngine(RayTransactions, ReplicaReads):
     async def open(self) -> None:
         """Warm the routing cache with every table of the catalog."""
         self._refs = {d["TableName"]: table_ref(d) for d in await self._catalog.call("all_tables")}
+        await self._indexes_opened()  # secondary-index changes left in progress (index_calls.py)
 
     async def close(self) -> None:
+        self._stop_index_changes()
         self._refs.clear()  # the actors belong to the cluster (``cluster.Cluster.shutdown``)
         self._close_replicas()
         if self._stream_log is not None:
@@ -315,6 +323,7 @@ class RayEngine(RayTransactions, ReplicaReads):
     # --- catalog ---------------------------------------------------------------------------
 
     async def create_table(self, description: dict) -> dict:
+        description = tables.with_shards(description, self.shards)
         created = await self._catalog.call("create_table", description)
         self._refs[created["TableName"]] = table_ref(created)
         return created
@@ -325,13 +334,15 @@ class RayEngine(RayTransactions, ReplicaReads):
         stats: TableStats = await self._host(ref).call("stats", ref)
         description["ItemCount"] = stats.item_count
         description["TableSizeBytes"] = stats.size_bytes
-        return description
+        self._kick_index_changes(description)  # no-op unless a GSI is CREATING or DELETING
+        return index_tables.describe_stats(description, stats.indexes)
 
     async def list_tables(self) -> list[str]:
         return await self._catalog.call("list_tables")
 
     async def replace_table(self, name: str, description: dict) -> dict:
         await self._catalog.call("replace_table", name, description)
+        self._kick_index_changes(description)  # an UpdateTable created or deleted a GSI (indexing.py)
         return await self.describe_table(name)
 
     async def delete_table(self, name: str) -> dict:
@@ -362,6 +373,9 @@ class RayEngine(RayTransactions, ReplicaReads):
     async def set_ttl(self, name: str, spec: dict) -> None:
         await self._catalog.call("set_ttl", name, spec)
 
+    async def ttl_settings(self) -> dict[str, dict]:
+        return await self._catalog.call("ttl_settings")
+
     # --- items -----------------------------------------------------------------------------
 
     async def key_schema(self, table: str):
@@ -389,3 +403,8 @@ class RayEngine(RayTransactions, ReplicaReads):
 
     async def scan(self, table: str, spec: ScanSpec, consistent: bool = False) -> Page:
         return await self._read(table, "scan", consistent, spec)
+
+    async def cut(self, table: str) -> list[int]:
+        """The applied offset of each shard of ``table``, taken in one step on its host (a
+        backup's cut)."""
+        return await self._on_host(table, "cut")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import ray
 
 from .. import logs
+from ..core.shards import DEFAULT_SHARDS, check_count
 from . import options
 from .follower import DEFAULT_MAX_STALENESS, KAFKA_MAX_STALENESS, FollowerSet
 from .replicas import host_followers
@@ -36,6 +37,19 @@ def init_local_ray(num_cpus: int = 2) -> None:
         return
     ray.init(address="local", include_dashboard=False, num_cpus=num_cpus, log_to_driver=False,
              namespace=options.NAMESPACE)
+
+
+def ray_address() -> str:
+    """The address of this process's Ray (its GCS, ``host:port``), for processes that attach to it."""
+    return ray.get_runtime_context().gcs_address
+
+
+def attach_ray(address: str) -> None:
+    """Join the Ray another process started (:func:`ray_address`) as a driver in the ``dynamoray``
+    namespace, where the cluster's named actors are (a gateway replica: ``gateway/replicas.py``)."""
+    if ray.is_initialized():
+        return
+    ray.init(address=address, log_to_driver=False, namespace=options.NAMESPACE)
 
 
 @dataclass(frozen=True)
@@ -108,8 +122,17 @@ class ClusterConfig:
     replicas: int = 2
     gateway_follower: bool = True
     max_staleness: float | None = None
+    # shards (log partitions) of each new table: its key space is hashed into them (``core/shards.py``);
+    # a table keeps the count it was created with
+    shards: int = DEFAULT_SHARDS
+    # encryption at rest (``keys.EncryptionConfig``): every record and snapshot is sealed; None: plaintext
+    encryption: Any = None
+    # snapshots and backup files in an S3-compatible bucket (``object_store.S3Location``) instead of
+    # ``snapshot_dir``
+    object_store: Any = None
 
     def __post_init__(self) -> None:
+        check_count(self.shards)
         if self.hosts < 1:
             raise ValueError("a cluster needs at least one partition host")
         if self.replicas < 1:
@@ -126,13 +149,31 @@ class ClusterConfig:
     def snapshot_store(self) -> Any:
         from .snapshots import SnapshotStore
 
-        return SnapshotStore(self.snapshot_dir) if self.snapshot_dir else None
+        if self.object_store is not None:
+            from .object_store import S3SnapshotStore
+
+            return S3SnapshotStore(self.object_store, self._keys().file_cipher() if self.encryption is not None else None)
+        if not self.snapshot_dir:
+            return None
+        return SnapshotStore(self.snapshot_dir, self._keys().file_cipher() if self.encryption is not None else None)
 
     def log_factory(self) -> Callable[[], EventLog]:
         """A picklable factory of this cluster's log, called in each process that needs one."""
+        if self.encryption is not None:  # the same log, sealed (``keys.py``)
+            from .keys import EncryptedLogAt
+
+            return EncryptedLogAt(self.encryption.bound(self._plain_log_factory()))
+        return self._plain_log_factory()
+
+    def _plain_log_factory(self) -> Callable[[], EventLog]:
         if self.kafka is not None:
             return KafkaLogAt(self.kafka)
         return EmbeddedLogAt(self.log_dir, self.synchronous)
+
+    def _keys(self) -> Any:
+        from .keys import keys_for
+
+        return keys_for(self.encryption.bound(self._plain_log_factory()))
 
     def topic_logs(self, factory: Callable[[], EventLog]) -> TopicLogs:
         """How a host hands out log handles: one per open partition on the embedded log (so a
@@ -177,11 +218,36 @@ class Cluster:
         for actor in self.actors():
             actor.call_sync("pid", timeout=START_TIMEOUT)
         log.info("cluster_started", prefix=prefix, hosts=config.hosts, log=config.describe_log(),
-                 replicas=config.replicas, zones=zones)
+                 replicas=config.replicas, shards=config.shards, zones=zones)
+        return self._engine(factory)
+
+    def attach(self) -> RayEngine:
+        """Find the actors another process started (by name, in this process's Ray: see
+        :func:`attach_ray`) and hand out an engine of this process on them, with its own routing
+        cache, channels and gateway followers: what a gateway replica runs (``gateway/replicas.py``).
+        The actors stay owned by the process that started them; :meth:`shutdown` is not for this one."""
+        config, prefix = self.config, self.config.prefix
+        timeout = config.call_timeout
+
+        def find(name: str) -> RemoteActor:
+            return RemoteActor(ray.get_actor(name, namespace=options.NAMESPACE), name, timeout)
+
+        self.catalog = find(f"{prefix}-catalog")
+        self.hosts = [find(f"{prefix}-host-{i}") for i in range(config.hosts)]
+        self.coordinator = find(f"{prefix}-coordinator")
+        for actor in self.actors():
+            actor.call_sync("pid", timeout=START_TIMEOUT)
+        log.info("cluster_attached", prefix=prefix, hosts=config.hosts, log=config.describe_log())
+        return self._engine(config.log_factory())
+
+    def _engine(self, factory: Callable[[], EventLog]) -> RayEngine:
+        config = self.config
         engine = RayEngine(self.catalog, self.hosts, stream_log=factory(), coordinator=self.coordinator,
                            followers=self._gateway_followers(factory),
-                           host_followers=host_followers(config.replicas, config.hosts, config.gateway_follower))
+                           host_followers=host_followers(config.replicas, config.hosts, config.gateway_follower),
+                           shards=config.shards)
         engine.snapshot_store = config.snapshot_store()  # read by backups (``backups.service_for``)
+        engine.cluster_config = config  # hooks run their members as actors of this cluster (``hooks.py``)
         return engine
 
     def _gateway_followers(self, factory: Callable[[], EventLog]) -> FollowerSet | None:

@@ -22,7 +22,10 @@ changed on the event loop, so a read never sees a half-applied change.
 
 A follower opens the way the leader does (``snapshots.rebuild``: the newest snapshot, if the
 follower was given the store, then the log after it) and folds records with the leader's
-``records.fold``.  If reading the log fails it raises :class:`FollowerUnavailable`, and the engine
+``records.fold``.  It follows every shard of its table: one state, one log position and one
+freshness per shard (log partition), read and routed like the leader's (``core/shards.py``).  A
+GetItem or a Query catches up only the shard it reads, a Scan every shard; the lag is summed over
+the shards.  If reading the log fails it raises :class:`FollowerUnavailable`, and the engine
 sends the read to the leader instead.
 
 Hibernation.  At most ``max_open`` followers are kept, least recently used first out; a closed
@@ -38,12 +41,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import logs
-from ..core import errors, partition
+from ..core import errors, partition, shards
 from ..core.commands import Item, Page, QuerySpec, ScanSpec
 from ..events.embedded import EmbeddedLog
-from ..events.log import EventLog, LogError, UnknownTopicError
+from ..events.log import EventLog, LogError, TruncatedError, UnknownTopicError
 from ..events.memory import MemoryLog
-from . import records
+from . import indexing, records
 from .snapshots import rebuild
 
 log = logs.get("follower")
@@ -59,6 +62,11 @@ class FollowerUnavailable(Exception):
     """This follower cannot serve the read (log unreadable, or truncated): ask the leader."""
 
 
+class FollowerTruncated(FollowerUnavailable):
+    """Log retention (``retention.py``) truncated the records this follower still needed: it is
+    dropped, and the next read reopens it from a snapshot."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReplicaLag:
     """How far one follower is behind its topic's end, for the metrics."""
@@ -69,58 +77,77 @@ class ReplicaLag:
     seconds: float
 
 
-def replay(log_: EventLog, ref: Any, store: Any = None) -> tuple[partition.PartitionState, int]:
-    """The newest snapshot (if ``store`` has one) plus the topic after it, folded the way the leader
-    does (``snapshots.rebuild``), without opening a writer: the state and the next offset to read."""
-    rebuilt = rebuild(log_, ref.topic, ref.table_id, ref.schema, store)
-    return rebuilt.state, rebuilt.state.applied_offset + 1
+def replay(log_: EventLog, ref: Any, store: Any = None) -> list[partition.PartitionState]:
+    """Each shard's newest snapshot (if ``store`` has one) plus its log partition after it, folded
+    the way the leader does (``snapshots.rebuild``), without opening a writer: one state per shard
+    (each knows its next offset to read: ``applied_offset + 1``)."""
+    states = [rebuild(log_, ref.topic, ref.table_id, ref.schema, store, shard=shard).state
+              for shard in range(log_.partition_count(ref.topic))]
+    indexing.adopt_complete(states, indexing.wanted(ref))  # secondary indexes, built from the items
+    return states
 
 
 class Follower:
-    """One partition's follower: its state, where it is in the log, and when it last caught up."""
+    """One table's follower: per shard, its state, where it is in its log partition, and when it
+    last caught up."""
 
-    def __init__(self, log_: EventLog, ref: Any, state: partition.PartitionState, next_offset: int,
-                 synced_at: float) -> None:
+    def __init__(self, log_: EventLog, ref: Any, states: list[partition.PartitionState], synced_at: float) -> None:
         self.log = log_
         self.ref = ref
-        self.state = state
-        self.next_offset = next_offset
-        self.synced_at = synced_at  # monotonic time the last catch-up started (it saw all before)
-        self.wanted = 0  # bumped by every acknowledged write of this process
-        self.synced = 0  # the ``wanted`` value the last completed catch-up started at
+        self.states = states
+        self.every = tuple(range(len(states)))  # the shards a read of all of them needs
+        self.next_offsets = [state.applied_offset + 1 for state in states]
+        # per shard: the monotonic time its last catch-up started (it saw all before), and the
+        # ``wanted`` value (acknowledged writes of this process, see FollowerSet) it started at
+        self.synced_at = [synced_at] * len(states)
+        self.synced = [0] * len(states)
         self.syncing: asyncio.Future | None = None
-        self.inline = isinstance(log_, (EmbeddedLog, MemoryLog))  # local reads: run them on the loop
+        # local reads: run them on the loop (also through encryption at rest: ``inner`` is the backend)
+        self.inline = isinstance(getattr(log_, "inner", log_), (EmbeddedLog, MemoryLog))
 
-    def is_fresh(self, now: float, max_staleness: float, wanted: int) -> bool:
-        return self.synced >= wanted and now - self.synced_at < max_staleness
+    def is_fresh(self, now: float, max_staleness: float, wanted: int, shards_: tuple[int, ...]) -> bool:
+        synced, synced_at = self.synced, self.synced_at
+        return all(synced[s] >= wanted and now - synced_at[s] < max_staleness for s in shards_)
 
-    def read_batch(self, limit: int) -> list:
-        """The next records (any thread: touches no state)."""
+    def mark_synced(self, shards_: tuple[int, ...], wanted: int, started: float) -> None:
+        for shard in shards_:
+            self.synced[shard], self.synced_at[shard] = wanted, started
+
+    def read_batch(self, limit: int, shards_: tuple[int, ...]) -> list[tuple[int, list]]:
+        """The next records of each of ``shards_``, at most ``limit`` each (any thread: touches no
+        state)."""
         try:
-            return self.log.read(self.ref.topic, 0, self.next_offset, limit)
+            return [(shard, self.log.read(self.ref.topic, shard, self.next_offsets[shard], limit))
+                    for shard in shards_]
         except UnknownTopicError:
             raise errors.resource_not_found() from None
+        except TruncatedError as error:  # retention passed this follower's position
+            raise FollowerTruncated(repr(error)) from None
         except LogError as error:  # truncated under us, or the log is unavailable
             raise FollowerUnavailable(repr(error)) from None
 
-    def apply(self, batch: list) -> None:
+    def apply(self, batches: list[tuple[int, list]]) -> None:
         """Fold records read by :meth:`read_batch` (on the event loop only)."""
-        state = self.state
-        for record in batch:
-            records.fold(state, record.value, record.offset)
-        if batch:
-            self.next_offset = batch[-1].offset + 1
+        for shard, batch in batches:
+            state = self.states[shard]
+            for record in batch:
+                records.fold(state, record.value, record.offset)
+            if batch:
+                self.next_offsets[shard] = batch[-1].offset + 1
 
     def lag(self, now_ms: int) -> tuple[int, float]:
-        """(records, seconds) behind the end of the topic: the count of records not folded yet and
-        the age of the oldest of them (0 when caught up).  Does I/O: call it off the loop."""
-        topic = self.ref.topic
-        end = self.log.end_offset(topic, 0)
-        behind = max(0, end - self.next_offset)
-        if not behind:
-            return 0, 0.0
-        oldest = self.log.read(topic, 0, self.next_offset, 1)
-        seconds = max(0.0, (now_ms - oldest[0].timestamp) / 1000) if oldest else 0.0
+        """(records, seconds) behind the end of the topic: the count of records not folded yet (over
+        every shard) and the age of the oldest of them (0 when caught up).  Does I/O: call it off
+        the loop."""
+        topic, behind, seconds = self.ref.topic, 0, 0.0
+        for shard, offset in enumerate(self.next_offsets):
+            shard_behind = max(0, self.log.end_offset(topic, shard) - offset)
+            if not shard_behind:
+                continue
+            behind += shard_behind
+            oldest = self.log.read(topic, shard, offset, 1)
+            if oldest:
+                seconds = max(seconds, (now_ms - oldest[0].timestamp) / 1000)
         return behind, seconds
 
 
@@ -152,14 +179,17 @@ class FollowerSet:
     # --- reads -------------------------------------------------------------------------------
 
     async def get(self, ref: Any, key: Item, projection: Any = None) -> Item | None:
-        state = await self._fresh_state(ref)
-        return partition.get_item(state, key, projection)
+        needs = lambda count: (shards.shard_of(ref.schema, key, count),)  # noqa: E731
+        return shards.get_item(await self._fresh_states(ref, needs), key, projection)
 
     async def query(self, ref: Any, spec: QuerySpec) -> Page:
-        return partition.query(await self._fresh_state(ref), spec)
+        needs = None  # a query of an index may read every shard
+        if getattr(spec, "index", None) is None:
+            needs = lambda count: (shards.value_shard(spec.hash_value, count),)  # noqa: E731
+        return shards.query(await self._fresh_states(ref, needs), spec)
 
     async def scan(self, ref: Any, spec: ScanSpec) -> Page:
-        return partition.scan(await self._fresh_state(ref), spec)
+        return shards.scan(await self._fresh_states(ref), spec)
 
     def written(self, ref: Any) -> None:
         """A write to this table was acknowledged here: the next read catches up first."""
@@ -169,57 +199,67 @@ class FollowerSet:
 
     # --- the state, caught up as needed ------------------------------------------------------
 
-    async def _fresh_state(self, ref: Any) -> partition.PartitionState:
+    async def _fresh_states(self, ref: Any, needs: Callable[[int], tuple[int, ...]] | None = None
+                            ) -> list[partition.PartitionState]:
+        """The follower's states, the shards the read ``needs`` (given the shard count; None:
+        every shard) caught up as needed."""
         follower = self._open.get(ref.table_id)  # the common case, without another coroutine
-        if follower is not None and follower.is_fresh(self._clock(), self.max_staleness,
-                                                      self._wanted.get(ref.table_id, 0)):
+        if follower is not None and follower.is_fresh(
+                self._clock(), self.max_staleness, self._wanted.get(ref.table_id, 0),
+                follower.every if needs is None else needs(len(follower.states))):
             self._open.move_to_end(ref.table_id)
             self.reads += 1
-            return follower.state
+            return indexing.current(follower.states, ref)  # a GSI created or deleted since it opened
         try:
-            return await self._caught_up(ref)
+            return await self._caught_up(ref, needs)
+        except FollowerTruncated:  # reopened from a snapshot by the next read
+            self.drop(ref.table_id)
+            raise
         except errors.DynamoError as error:  # the topic is gone: the table was deleted
             if error.error_type == "ResourceNotFoundException":
                 self.drop(ref.table_id)
             raise
 
-    async def _caught_up(self, ref: Any) -> partition.PartitionState:
+    async def _caught_up(self, ref: Any, needs: Callable[[int], tuple[int, ...]] | None
+                         ) -> list[partition.PartitionState]:
         follower = self._open.get(ref.table_id)
         if follower is None:
             follower = await self._load(ref)
         else:
             self._open.move_to_end(ref.table_id)
         wanted = self._wanted.get(ref.table_id, 0)
-        while not follower.is_fresh(self._clock(), self.max_staleness, wanted):
+        which = follower.every if needs is None else needs(len(follower.states))
+        while not follower.is_fresh(self._clock(), self.max_staleness, wanted, which):
             if follower.syncing is None:
-                if follower.inline and self._catch_up_inline(follower, wanted):
+                if follower.inline and self._catch_up_inline(follower, wanted, which):
                     break
-                follower.syncing = asyncio.get_running_loop().create_task(self._catch_up(follower, wanted))
+                follower.syncing = asyncio.get_running_loop().create_task(self._catch_up(follower, wanted, which))
             await asyncio.shield(follower.syncing)
         self.reads += 1
-        return follower.state
+        return indexing.current(follower.states, ref)
 
-    def _catch_up_inline(self, follower: Follower, wanted: int) -> bool:
-        """Catch up on the loop if the backlog fits one read; False if more is left to read."""
+    def _catch_up_inline(self, follower: Follower, wanted: int, which: tuple[int, ...]) -> bool:
+        """Catch up ``which`` shards on the loop if the backlog fits one read each; False if more
+        is left to read."""
         started = self._clock()
-        batch = follower.read_batch(INLINE_BATCH)
-        follower.apply(batch)
+        batches = follower.read_batch(INLINE_BATCH, which)
+        follower.apply(batches)
         self.catch_ups += 1
-        if len(batch) == INLINE_BATCH:
+        if any(len(batch) == INLINE_BATCH for _, batch in batches):
             return False
-        follower.synced, follower.synced_at = wanted, started
+        follower.mark_synced(which, wanted, started)
         return True
 
-    async def _catch_up(self, follower: Follower, wanted: int) -> None:
-        """Read to the end in chunks (on a worker thread), folding each on the loop."""
+    async def _catch_up(self, follower: Follower, wanted: int, which: tuple[int, ...]) -> None:
+        """Read ``which`` shards to their end in chunks (on a worker thread), folding each on the loop."""
         try:
             started = self._clock()
             while True:
-                batch = await asyncio.to_thread(follower.read_batch, THREAD_BATCH)
-                follower.apply(batch)
-                if len(batch) < THREAD_BATCH:
+                batches = await asyncio.to_thread(follower.read_batch, THREAD_BATCH, which)
+                follower.apply(batches)
+                if all(len(batch) < THREAD_BATCH for _, batch in batches):
                     break
-            follower.synced, follower.synced_at = wanted, started
+            follower.mark_synced(which, wanted, started)
             self.catch_ups += 1
         finally:
             follower.syncing = None
@@ -241,7 +281,7 @@ class FollowerSet:
         started = self._clock()
         wanted = self._wanted.get(ref.table_id, 0)  # writes acknowledged before the replay starts
         try:
-            state, next_offset = await asyncio.to_thread(replay, log_, ref, self._snapshots)
+            states = await asyncio.to_thread(replay, log_, ref, self._snapshots)
         except BaseException as error:
             self._logs.release(ref.topic, log_)
             if isinstance(error, UnknownTopicError):
@@ -249,8 +289,8 @@ class FollowerSet:
             if isinstance(error, LogError):
                 raise FollowerUnavailable(repr(error)) from None
             raise
-        follower = Follower(log_, ref, state, next_offset, started)
-        follower.synced = wanted
+        follower = Follower(log_, ref, states, started)
+        follower.mark_synced(follower.every, wanted, started)
         stale = self._open.pop(ref.table_id, None)
         if stale is not None:
             self._release(stale)

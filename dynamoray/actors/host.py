@@ -3,18 +3,20 @@
 Each Ray actor is a whole process (~41 MiB, ~0.4 s to start), so dynamoray never creates one actor
 per table.  A small fixed pool of hosts (2 by default on a 2-core machine) serves every table: a
 table is placed on host ``stable_hash(table_id) % hosts`` (see ``client.host_index``), and a host
-keeps at most ``max_open`` partitions in memory.
+keeps at most ``max_open`` partitions in memory.  A table's partition is the group of its shards
+(``shards.py``): one log partition, state and write pipeline per shard, all of them here.
 
 - **Open on demand.**  The first call for a table opens its partition: the host becomes the
-  topic's writer (``open_writer`` fences every earlier writer, e.g. the host's previous
-  incarnation), *then* replays the topic into a :class:`~dynamoray.core.partition.PartitionState`,
-  so no record a fenced writer managed to commit is missed.  Concurrent calls share one opening.
+  writer of each shard's log partition (``open_writer`` fences every earlier writer, e.g. the
+  host's previous incarnation), *then* replays each into a
+  :class:`~dynamoray.core.partition.PartitionState`, so no record a fenced writer managed to commit
+  is missed.  Concurrent calls share one opening.
 - **Hibernate.**  Open partitions form an LRU; past ``max_open`` the least recently used idle ones
   (no write in flight) are dropped: their writer and log handle are closed, only their item count
   and size are kept (for DescribeTable).  The next call brings them back from the log.
-- **Writes** go through the partition's :class:`~.pipeline.WritePipeline` (decide against state
-  plus in-flight writes, group commit, fold in log order, acknowledge once durable).  A failed
-  append fail-stops the partition: it is discarded and rebuilt from the log on the next call.
+- **Writes** go through the item's shard's :class:`~.pipeline.WritePipeline` (decide against
+  state plus in-flight writes, group commit, fold in log order, acknowledge once durable).  A
+  failed append fail-stops the partition: it is discarded and rebuilt from the log on the next call.
 - **Reads** (GetItem, Query, Scan) are served from the applied state, which holds every
   acknowledged write: a strongly consistent read after an acknowledged write always sees it.
 
@@ -36,30 +38,38 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from .. import logs
-from ..core import errors, keys, partition
+from ..core import errors, indexes, keys
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
 from ..events.log import EventLog, UnknownTopicError, append_async
-from . import channel, records
+from . import channel, indexing, records
 from .follower import FollowerSet
+from .index_calls import HostIndexes
 from .host_replicas import ReplicaCalls
 from .host_transactions import TransactionCalls
-from .pipeline import BrokenPartition, WritePipeline
-from .snapshots import PartitionSnapshots, SnapshotPolicy, SnapshotStore, rebuild
+from .pipeline import BrokenPartition
+from .shards import ShardGroup, open_shards
+from .snapshots import SnapshotPolicy, SnapshotStore
 
 DEFAULT_MAX_OPEN = 256
 BATCHABLE = frozenset({"write", "get", "query", "scan", "stats", "prepare", "finish", "snapshot", "snapshot_check",
-                       "replica_get", "replica_query", "replica_scan"})
+                       "replica_get", "replica_query", "replica_scan", "cut"})
 
 log = logs.get("host")
 
 
 @dataclass(frozen=True, slots=True)
 class TableRef:
-    """What a host needs to find and open a table's partition; the gateway caches one per table."""
+    """What a host needs to find and open a table's partition; the gateway caches one per table.
+
+    ``shards`` is the table's shard count as its description says (the gateway routes transaction
+    participants with it); a host opening the table trusts its topic's partition count."""
 
     table_id: str
     name: str
     schema: keys.KeySchema
+    shards: int = 1
+    indexes: indexes.IndexSet = indexes.NO_INDEXES  # its secondary indexes (actors/indexing.py)
+    versioned: bool = False  # global tables: it has replicas, local changes get versions
 
     @property
     def topic(self) -> str:
@@ -70,6 +80,7 @@ class TableRef:
 class TableStats:
     item_count: int
     size_bytes: int
+    indexes: tuple = ()  # (index name, item count, size) per index and shard (indexing.index_stats)
 
 
 # --- how a host gets log handles ----------------------------------------------------------------
@@ -140,44 +151,33 @@ class EmbeddedLogAt:
 
 
 class _Open:
-    __slots__ = ("pipeline", "log", "writer", "inflight", "fresh", "snapshots")
+    __slots__ = ("group", "log", "inflight", "fresh")
 
-    def __init__(self, pipeline: WritePipeline, log: EventLog, writer: Any,
-                 snapshots: PartitionSnapshots | None = None) -> None:
-        self.pipeline = pipeline
+    def __init__(self, group: ShardGroup, log: EventLog) -> None:
+        self.group = group  # every shard of the table
         self.log = log
-        self.writer = writer
-        self.inflight = 0  # writes in its pipeline: never hibernated while > 0
+        self.inflight = 0  # writes in its pipelines: never hibernated while > 0
         self.fresh = True  # opened, not yet handed to the call that asked: not hibernated either
-        self.snapshots = snapshots  # its snapshot policy (None: no snapshot store)
 
     def stats(self) -> TableStats:
-        state = self.pipeline.state
-        return TableStats(state.item_count, state.size_bytes)
+        return TableStats(*self.group.stats(), indexing.index_stats(self.group.states))
 
 
 def _replay(log: EventLog, ref: TableRef, release: Callable[[], None],
-            store: SnapshotStore | None = None) -> tuple[Any, Any]:
-    """Fence earlier writers, then load the newest snapshot and fold the topic after it (the whole
-    topic without one): the partition as the log says it is.  Returns the ``Rebuilt`` and the writer.
+            store: SnapshotStore | None = None) -> list:
+    """Fence earlier writers of every shard, then load each shard's newest snapshot and fold its
+    log partition after it (the whole partition without one): the table as the log says it is.
 
     Runs on a worker thread; on failure it releases the log itself, so the handle is never closed
     under the thread's feet (an asyncio cancellation of the caller does not stop the thread)."""
     try:
-        writer = log.open_writer(ref.topic, 0)
+        return open_shards(log, ref.topic, ref.table_id, ref.schema, store)
     except BaseException:
         release()
         raise
-    try:
-        rebuilt = rebuild(log, ref.topic, ref.table_id, ref.schema, store)
-    except BaseException:
-        writer.close()
-        release()
-        raise
-    return rebuilt, writer
 
 
-class PartitionHost(TransactionCalls, ReplicaCalls):
+class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
     def __init__(self, logs: TopicLogs, *, max_open: int = DEFAULT_MAX_OPEN, coordinator: Any = None,
                  snapshots: SnapshotStore | None = None, snapshot_policy: SnapshotPolicy | None = None) -> None:
         if max_open < 1:
@@ -185,7 +185,7 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
         self._coordinator = coordinator  # the transaction coordinator, asked about orphaned locks
         self._logs = logs
         self._max_open = max_open
-        self._open: OrderedDict[str, _Open] = OrderedDict()  # table id -> partition, LRU first
+        self._open: OrderedDict[str, _Open] = OrderedDict()  # table id -> its shards, LRU first
         self._opening: dict[str, asyncio.Task] = {}
         self._dropping: set[str] = set()
         self._hibernated: dict[str, TableStats] = {}  # last known stats of closed partitions
@@ -207,6 +207,9 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
             if found is not None:
                 self._open.move_to_end(ref.table_id)
                 found.fresh = False
+                self._indexes_current(ref, found)  # a GSI created or deleted since it opened
+                if ref.versioned and not found.group.versioned:  # replicas added (a stale ref never turns it off)
+                    found.group.set_versioned(True)
                 self._hibernate_beyond_bound(keep=ref.table_id)
                 return found
             if ref.table_id in self._dropping:
@@ -222,24 +225,21 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
         log = self._logs.acquire(ref.topic)
         release = lambda: self._logs.release(ref.topic, log)  # noqa: E731
         try:
-            rebuilt, writer = await asyncio.to_thread(_replay, log, ref, release, self._snapshots)
+            opened = await asyncio.to_thread(_replay, log, ref, release, self._snapshots)
         except UnknownTopicError:
             raise errors.resource_not_found() from None
-        state, snaps = rebuilt.state, None
-        self.replayed += rebuilt.replayed
-        logs.get("host").info("partition_opened", table_id=ref.table_id, items=state.item_count,
-                              snapshot_offset=rebuilt.snapshot_offset, replayed=rebuilt.replayed)
-        append = functools.partial(append_async, writer)  # no thread parked per commit
-        if self._snapshots is not None:
-            snaps = PartitionSnapshots(self._snapshots, self._snapshot_policy, ref.table_id, ref.topic, log,
-                                       events=rebuilt.replayed, size=rebuilt.replayed_bytes)
-            snaps.attach(state, writer)
-            append = snaps.counting(append)
-        pipeline = WritePipeline(state, append, records.change_encoder(ref.table_id),
-                                 txn=records.TransactionEncoder(ref.table_id))
-        entry = _Open(pipeline, log, writer, snaps)
-        if snaps is not None:
-            snaps.maybe_take()  # a long tail was replayed: snapshot it now, not at the next write
+        replayed = sum(shard.rebuilt.replayed for shard in opened)
+        self.replayed += replayed
+        group = ShardGroup.build(ref.table_id, ref.topic, ref.schema, log, opened,
+                                 lambda writer: functools.partial(append_async, writer),  # no thread parked
+                                 self._snapshots, self._snapshot_policy)
+        await asyncio.to_thread(indexing.adopt_complete, group.states, ref.indexes)  # from the items
+        group.set_versioned(ref.versioned)  # global tables: versioned local changes
+        logs.get("host").info("partition_opened", table_id=ref.table_id, shards=group.count,
+                              items=group.stats()[0], replayed=replayed,
+                              snapshot_offsets=[shard.rebuilt.snapshot_offset for shard in opened])
+        entry = _Open(group, log)
+        group.maybe_snapshot()  # a long tail was replayed: snapshot it now, not at the next write
         self._open[ref.table_id] = entry
         self._hibernated.pop(ref.table_id, None)
         self.opened += 1
@@ -252,24 +252,16 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
             return
         idle = [key for key, entry in self._open.items()
                 if entry.inflight == 0 and not entry.fresh and key != keep
-                and not entry.pipeline.state.prepared]  # locks stay open for the resolver
+                and not entry.group.has_prepared()]  # locks stay open for the resolver
         for key in idle[:excess]:
             self._hibernated[key] = self._close(key, snapshot=True).stats()
             self.hibernations += 1
 
     def _close(self, table_id: str, snapshot: bool = False) -> _Open:
-        """Close a partition; with ``snapshot`` (hibernation) it may be snapshot first, and its
-        writer and log handle are then released once that is written."""
+        """Close a partition; with ``snapshot`` (hibernation) its shards may be snapshot first, and
+        its writers and log handle are then released once that is written."""
         entry = self._open.pop(table_id)
-
-        def release() -> None:
-            entry.writer.close()
-            self._logs.release(records.table_topic(table_id), entry.log)
-
-        if snapshot and entry.snapshots is not None:
-            entry.snapshots.close(release)
-        else:
-            release()
+        entry.group.close(lambda: self._logs.release(records.table_topic(table_id), entry.log), snapshot)
         return entry
 
     # --- the calls ----------------------------------------------------------------------------
@@ -278,7 +270,7 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
         entry = await self._partition(ref)
         entry.inflight += 1
         try:
-            return await entry.pipeline.write(command)
+            return await entry.group.write(command)
         except BrokenPartition:
             if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
                 self._close(ref.table_id)
@@ -289,15 +281,19 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
 
     async def get(self, ref: TableRef, key: Item, projection: Any = None) -> Item | None:
         entry = await self._partition(ref)
-        return partition.get_item(entry.pipeline.state, key, projection)
+        return entry.group.get(key, projection)
 
     async def query(self, ref: TableRef, spec: QuerySpec) -> Page:
         entry = await self._partition(ref)
-        return partition.query(entry.pipeline.state, spec)
+        return entry.group.query(spec)
 
     async def scan(self, ref: TableRef, spec: ScanSpec) -> Page:
         entry = await self._partition(ref)
-        return partition.scan(entry.pipeline.state, spec)
+        return entry.group.scan(spec)
+
+    async def cut(self, ref: TableRef) -> list[int]:
+        """The applied offset of each of the table's shards, taken in one step (a backup's cut)."""
+        return (await self._partition(ref)).group.cut()
 
     async def stats(self, ref: TableRef) -> TableStats:
         """Item count and size: live if open, as of hibernation if closed, else by opening it."""
@@ -313,7 +309,9 @@ class PartitionHost(TransactionCalls, ReplicaCalls):
             if opening is not None:
                 await asyncio.wait([opening])
             if ref.table_id in self._open:
-                stats = self._close(ref.table_id).stats()
+                closed = self._close(ref.table_id)
+                stats = closed.stats()
+                await closed.group.settled()  # no snapshot file written after the drop below
             else:
                 stats = self._hibernated.get(ref.table_id, TableStats(0, 0))
             self._hibernated.pop(ref.table_id, None)

@@ -61,7 +61,8 @@ class ReplicaCalls:
         """``_one``, minus what the gateway never reads: a write's change (both item images)."""
         ok, value = await self._one(method, args)
         if ok and type(value) is WriteOutcome and value.change is not None:
-            value = WriteOutcome(None, value.attributes, value.old_size, value.new_size)
+            value = WriteOutcome(None, value.attributes, value.old_size, value.new_size, value.index_writes,
+                                 value.collection)
         return ok, value
 
     async def open_channel(self, token: bytes, host: str = "127.0.0.1") -> tuple[str, int]:

@@ -1,7 +1,9 @@
 """A partition host's part in transactions (mixed into :class:`~.host.PartitionHost`).
 
 - ``prepare`` / ``finish``: phase 1 and phase 2 of TransactWriteItems on the host's partitions
-  (each partition's :class:`~.pipeline.WritePipeline` does the work; see ``coordinator.py``).
+  (each shard's :class:`~.pipeline.WritePipeline` does the work, through the table's
+  :class:`~.shards.ShardGroup`; see ``coordinator.py``).  A transaction's commands on one table are
+  prepared on the shards they fall in; finishing it finishes every shard of the table.
 - ``snapshot`` / ``snapshot_check``: TransactGetItems.  One host: the reads happen in one step
   of the event loop, a snapshot by construction.  Several hosts: the first round reads and
   *watches* the items, the second checks that none changed; every first-round read happened
@@ -36,9 +38,6 @@ class TransactionCalls:
 
     _resolver: asyncio.Task | None = None
 
-    async def _pipeline_of(self, ref: Any):
-        return (await self._partition(ref)).pipeline
-
     def _broken(self, ref: Any, entry: Any) -> errors.DynamoError:
         if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
             self._close(ref.table_id)
@@ -57,14 +56,16 @@ class TransactionCalls:
         entry = await self._partition(ref)
         entry.inflight += 1
         try:
-            return await entry.pipeline.prepare(transaction_id, commands)
+            return await entry.group.prepare(transaction_id, commands)
         except BrokenPartition:
             raise self._broken(ref, entry) from None
         finally:
             entry.inflight -= 1
 
     async def finish(self, transaction_id: str, decision: str, refs: list[Any]) -> None:
-        """Phase 2 on each partition (a no-op where the transaction holds nothing)."""
+        """Phase 2 on each partition (a no-op where the transaction holds nothing); a table named
+        several times (one participant per shard) is finished once, on every shard."""
+        refs = list({ref.table_id: ref for ref in refs}.values())
         answers = await asyncio.gather(*(self._finish_part(transaction_id, decision, ref) for ref in refs),
                                        return_exceptions=True)
         for answer in answers:
@@ -75,7 +76,7 @@ class TransactionCalls:
         entry = await self._partition(ref)
         entry.inflight += 1
         try:
-            await entry.pipeline.finish(transaction_id, decision)
+            await entry.group.finish(transaction_id, decision)
         except BrokenPartition:
             raise self._broken(ref, entry) from None
         finally:
@@ -90,13 +91,13 @@ class TransactionCalls:
                 if ref.table_id not in entries:
                     entry = entries[ref.table_id] = await self._partition(ref)
                     entry.inflight += 1
-            out = [entries[ref.table_id].pipeline.read_unlocked(key) for ref, key in reads]
+            out = [entries[ref.table_id].group.read_unlocked(key) for ref, key in reads]
             if watch_id is not None:
                 by_table: dict[str, list[Item]] = {}
                 for ref, key in reads:
                     by_table.setdefault(ref.table_id, []).append(key)
                 for table_id, table_keys in by_table.items():
-                    entries[table_id].pipeline.watch(watch_id, table_keys)
+                    entries[table_id].group.watch(watch_id, table_keys)
             return out
         finally:
             for entry in entries.values():
@@ -108,7 +109,7 @@ class TransactionCalls:
         clean = True
         for ref in refs:
             entry = self._open.get(ref.table_id)
-            if entry is None or not entry.pipeline.unwatch(watch_id):
+            if entry is None or not entry.group.unwatch(watch_id):
                 clean = False
         return clean
 
@@ -132,13 +133,13 @@ class TransactionCalls:
         the decisions it knows; returns how many transactions were finished."""
         now, finished = time.monotonic(), 0
         for table_id, entry in list(self._open.items()):
-            for txn, since in list(entry.pipeline.prepared_at.items()):
+            for txn, since in list(entry.group.prepared_at().items()):
                 if now - since < older_than:
                     continue
                 try:
                     decision = await self._coordinator.call("resolve", txn)
                     if decision in (saga.COMMIT, saga.ABORT):
-                        await entry.pipeline.finish(txn, decision)
+                        await entry.group.finish(txn, decision)
                         finished += 1
                 except (errors.DynamoError, BrokenPartition) as error:
                     log.warning("lock_not_resolved", table_id=table_id, transaction=txn, error=repr(error))

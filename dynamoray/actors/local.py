@@ -10,6 +10,10 @@ tests): nothing survives the process, but everything that reads the log (streams
 Besides the table and item calls, the engine protocol has ``stream_log()``: the
 :class:`EventLog` DynamoDB Streams are read from.  Each table's changes are in topic
 ``records.table_topic(description["TableId"])``, one stream shard per partition (``dynamoray/events/streams.py``).
+
+Shards: a new table gets ``shards`` log partitions (``tables.SHARDS`` in its description); each
+open table is a :class:`~.shards.ShardGroup` (one state and write pipeline per shard), the same
+class the Ray engine's hosts use.
 """
 
 from __future__ import annotations
@@ -20,31 +24,32 @@ import copy
 from typing import Any
 
 from .. import logs
-from ..core import catalog, errors, partition, tables
+from ..core import catalog, errors, global_tables, indexes, shards as core_shards, tables
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
 from ..events.log import EventLog, TopicExistsError, append_async
 from ..events.memory import MemoryLog
-from . import records
+from . import indexing, records
+from .index_calls import LocalIndexes
 from .local_transactions import LocalTransactions
-from .pipeline import BrokenPartition, WritePipeline
-from .snapshots import PartitionSnapshots, SnapshotPolicy, SnapshotStore, rebuild
+from .pipeline import BrokenPartition
+from .shards import ShardGroup, open_shards
+from .snapshots import SnapshotPolicy, SnapshotStore
 
 CATALOG_TOPIC = "dynamoray.catalog"
 
 
-class LocalEngine(LocalTransactions):
+class LocalEngine(LocalTransactions, LocalIndexes):
     def __init__(self, log: Any | None = None, *, snapshots: SnapshotStore | None = None,
-                 snapshot_policy: SnapshotPolicy | None = None) -> None:
+                 snapshot_policy: SnapshotPolicy | None = None, shards: int = core_shards.DEFAULT_SHARDS) -> None:
         # partition snapshots (None: rebuild by replaying whole logs); backups read it too
         self.snapshot_store = snapshots
         self._snapshot_policy = snapshot_policy or SnapshotPolicy()
-        self._snapshotters: dict[str, PartitionSnapshots] = {}
+        self.shards = core_shards.check_count(shards)  # of each new table
         self.replayed = 0  # log records folded by rebuilds since start (snapshots bound it)
         self._in_memory = log is None
         self._log = MemoryLog() if log is None else log
         self._catalog = catalog.CatalogState()
-        self._pipelines: dict[str, WritePipeline] = {}
-        self._writers: dict[str, Any] = {}
+        self._groups: dict[str, ShardGroup] = {}  # table name -> its open shards
         self._catalog_writer = None
         self._catalog_lock = asyncio.Lock()
 
@@ -56,6 +61,7 @@ class LocalEngine(LocalTransactions):
             return
         await asyncio.to_thread(self._recover)
         await self._recover_transactions()
+        self._indexes_opened()  # secondary-index changes left in progress (index_calls.py)
 
     async def stream_log(self) -> EventLog:
         """The log DynamoDB Streams read: this engine's own (one topic per table)."""
@@ -75,33 +81,31 @@ class LocalEngine(LocalTransactions):
         self._make_coordinator()
 
     def _open_table(self, description: dict, replay: bool) -> None:
+        """Open every shard of a table (blocking: a worker thread); a new one starts empty."""
         schema = tables.key_schema_of(description)
-        name = description["TableName"]
-        topic = records.table_topic(description["TableId"])
-        events = size = 0
+        name, table_id = description["TableName"], description["TableId"]
+        topic = records.table_topic(table_id)
+        count = None if replay else tables.shard_count(description)  # a replay trusts the topic
+        opened = open_shards(self._log, topic, table_id, schema, self.snapshot_store, replay=replay, count=count)
+        group = ShardGroup.build(table_id, topic, schema, self._log, opened, self._appender,
+                                 self.snapshot_store, self._snapshot_policy)
+        indexing.adopt_complete(group.states, indexes.index_set(description))  # built from the items
+        group.set_versioned(global_tables.has_replicas(description))  # global tables: versioned writes
         if replay:
-            rebuilt = rebuild(self._log, topic, description["TableId"], schema, self.snapshot_store)
-            state, events, size = rebuilt.state, rebuilt.replayed, rebuilt.replayed_bytes
-            self.replayed += rebuilt.replayed
-            logs.get("local").info("table_rebuilt", table=name, table_id=description["TableId"],
-                                   snapshot_offset=rebuilt.snapshot_offset, replayed=rebuilt.replayed,
-                                   items=state.item_count)
-        else:
-            state = partition.PartitionState(schema)
-        writer = self._writers[name] = self._log.open_writer(topic, 0)
+            replayed = sum(shard.rebuilt.replayed for shard in opened)
+            self.replayed += replayed
+            logs.get("local").info("table_rebuilt", table=name, table_id=table_id, shards=group.count,
+                                   snapshot_offsets=[shard.rebuilt.snapshot_offset for shard in opened],
+                                   replayed=replayed, items=group.stats()[0])
+        self._groups[name] = group
+
+    def _appender(self, writer: Any) -> Any:
+        """How a shard's pipeline appends a batch with ``writer``."""
         if self._in_memory:  # an in-memory append never blocks: no thread hop
-            async def append(batch: list[bytes], w=writer) -> list[int]:
-                return w.append(batch)
-        else:
-            append = functools.partial(append_async, writer)  # no thread parked per commit
-        if self.snapshot_store is not None:
-            snaps = self._snapshotters[name] = PartitionSnapshots(
-                self.snapshot_store, self._snapshot_policy, description["TableId"], topic, self._log,
-                events=events, size=size)
-            snaps.attach(state, writer)
-            append = snaps.counting(append)
-        self._pipelines[name] = WritePipeline(state, append, records.change_encoder(description["TableId"]),
-                                              txn=records.TransactionEncoder(description["TableId"]))
+            async def append(batch: list[bytes]) -> list[int]:
+                return writer.append(batch)
+            return append
+        return functools.partial(append_async, writer)  # no thread parked per commit
 
     async def _record(self, event: Any) -> None:
         """Make a catalog event durable, then fold it in."""
@@ -116,7 +120,9 @@ class LocalEngine(LocalTransactions):
         name = description["TableName"]
         if name in self._catalog.tables:
             raise errors.table_already_exists(name)
-        await asyncio.to_thread(self._log.create_topic, records.table_topic(description["TableId"]), 1)
+        description = tables.with_shards(description, self.shards)
+        await asyncio.to_thread(self._log.create_topic, records.table_topic(description["TableId"]),
+                                tables.shard_count(description))
         # open first (off the loop: a Kafka writer blocks), then make the table visible
         await asyncio.to_thread(self._open_table, description, False)
         await self._record(catalog.table_created(description))
@@ -124,10 +130,8 @@ class LocalEngine(LocalTransactions):
 
     async def describe_table(self, name: str) -> dict:
         out = copy.deepcopy(self._catalog.description(name))
-        state = self._pipelines[name].state
-        out["ItemCount"] = state.item_count
-        out["TableSizeBytes"] = state.size_bytes
-        return out
+        out["ItemCount"], out["TableSizeBytes"] = self._groups[name].stats()
+        return self._indexes_described(name, out)
 
     async def list_tables(self) -> list[str]:
         return sorted(self._catalog.tables)
@@ -135,16 +139,19 @@ class LocalEngine(LocalTransactions):
     async def replace_table(self, name: str, description: dict) -> dict:
         self._catalog.description(name)
         await self._record(catalog.table_updated(description))
+        self._indexes_replaced(name, description)
+        if name in self._groups:  # global tables: versioned writes while it has replicas
+            self._groups[name].set_versioned(global_tables.has_replicas(description))
         return await self.describe_table(name)
 
     async def delete_table(self, name: str) -> dict:
         description = await self.describe_table(name)
         await self._record(catalog.table_deleted(self._catalog.description(name)))
-        self._pipelines.pop(name, None)
-        self._snapshotters.pop(name, None)
-        writer = self._writers.pop(name, None)
-        if writer is not None:
-            writer.close()
+        group = self._groups.pop(name, None)
+        self._indexes_dropped(name)
+        if group is not None:
+            group.close(lambda: None)
+            await group.settled()  # no snapshot file written after the drop below
             await asyncio.to_thread(self._log.delete_topic, records.table_topic(description["TableId"]))
         if self.snapshot_store is not None:
             await asyncio.to_thread(self.snapshot_store.drop, description["TableId"])
@@ -166,49 +173,58 @@ class LocalEngine(LocalTransactions):
         self._catalog.description(name)
         await self._record(catalog.time_to_live_changed(self._catalog.description(name), spec))
 
+    async def ttl_settings(self) -> dict[str, dict]:
+        """Every table's TTL setting, by table name (what the TTL sweeper reads each round)."""
+        return {name: dict(spec) for name, spec in self._catalog.ttl.items() if name in self._catalog.tables}
+
     # --- items -----------------------------------------------------------------------------
 
-    def _pipeline(self, table: str) -> WritePipeline:
-        pipeline = self._pipelines.get(table)
-        if pipeline is None or table not in self._catalog.tables:
+    def _group(self, table: str) -> ShardGroup:
+        group = self._groups.get(table)
+        if group is None or table not in self._catalog.tables:
             raise errors.resource_not_found()
-        return pipeline
+        return group
 
     async def key_schema(self, table: str):
-        return self._pipeline(table).state.schema
+        return self._group(table).schema
 
     async def write(self, table: str, command: Any) -> WriteOutcome:
-        pipeline = self._pipeline(table)
+        group = self._group(table)
         try:
-            return await pipeline.write(command)
+            return await group.write(command)
         except BrokenPartition:
             await self._rebuild(table)
             raise errors.internal_server_error("The write could not be made durable; it was not applied")
 
     async def _rebuild(self, table: str) -> None:
-        """Fail-stop recovery: replace a broken partition by a replay of its log."""
+        """Fail-stop recovery: replace a broken table (all its shards) by a replay of its log."""
         description = self._catalog.tables.get(table)
         if description is None:
             return
-        writer = self._writers.pop(table, None)
-        if writer is not None:
-            writer.close()
+        group = self._groups.pop(table, None)
+        if group is not None:
+            group.close(lambda: None)
         await asyncio.to_thread(self._open_table, description, True)
 
     async def get(self, table: str, key: Item, projection=None, consistent: bool = False) -> Item | None:
-        return partition.get_item(self._pipeline(table).state, key, projection)
+        return self._group(table).get(key, projection)
 
     async def query(self, table: str, spec: QuerySpec, consistent: bool = False) -> Page:
-        return partition.query(self._pipeline(table).state, spec)
+        return self._group(table).query(spec)
 
     async def scan(self, table: str, spec: ScanSpec, consistent: bool = False) -> Page:
-        return partition.scan(self._pipeline(table).state, spec)
+        return self._group(table).scan(spec)
+
+    async def cut(self, table: str) -> list[int]:
+        """The applied offset of each shard of ``table``, taken in one step (a backup's cut)."""
+        return self._group(table).cut()
 
     async def close(self) -> None:
+        self._stop_index_changes()
         if self._coordinator is not None:
             self._coordinator.close()
-        for writer in self._writers.values():
-            writer.close()
+        for group in self._groups.values():
+            group.close(lambda: None)
         if self._catalog_writer is not None:
             self._catalog_writer.close()
         self._log.close()

@@ -2,8 +2,9 @@
 
 The coordinator (``coordinator.py``) logs to the engine's log (topic ``dynamoray.transactions``),
 so the data directory holds the same records under either engine.  Every partition is in this
-process, so there is one node: phase 1 is one gather over the partitions' pipelines.
-TransactGetItems reads every item in one step of the event loop, which is a snapshot.
+process, so there is one node: phase 1 is one gather over the participants, one per (table,
+shard), each prepared on its shard's pipeline.  TransactGetItems reads every item in one step of
+the event loop, which is a snapshot.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..core import errors, saga
+from ..core import errors, saga, shards
 from ..core.commands import Item
 from .coordinator import TransactionCoordinator
 from .pipeline import BrokenPartition
 
 
 class LocalParticipants:
-    """The coordinator's view of a ``LocalEngine``: one node, partitions by table name."""
+    """The coordinator's view of a ``LocalEngine``: one node, partitions by (table name, shard)."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
@@ -39,7 +40,7 @@ class LocalParticipants:
 
 class LocalTransactions:
     """Mixed into ``LocalEngine`` (needs its ``_log``, ``_in_memory``, ``_catalog``,
-    ``_pipelines``, ``_pipeline(name)`` and ``_rebuild(name)``)."""
+    ``_groups``, ``_group(name)`` and ``_rebuild(name)``)."""
 
     _coordinator: TransactionCoordinator | None = None
 
@@ -54,33 +55,40 @@ class LocalTransactions:
         """After a replay: finish every transaction a partition still holds locks for (the
         coordinator knows the commits; the rest are presumed aborted)."""
         coordinator = self._make_coordinator()
-        for name, pipeline in list(self._pipelines.items()):
-            for txn in list(pipeline.state.prepared):
-                decision = await coordinator.resolve(txn)
-                if decision != saga.PENDING:
-                    await pipeline.finish(txn, decision)
+        for name, group in list(self._groups.items()):
+            for shard in group.shards:
+                for txn in list(shard.pipeline.state.prepared):
+                    decision = await coordinator.resolve(txn)
+                    if decision != saga.PENDING:
+                        await shard.pipeline.finish(txn, decision)
         await coordinator.recover()
 
     async def _txn_step(self, participant: saga.Participant, step) -> Any:
+        """``step`` on the participant's shard's pipeline (a shard the table does not have: 404)."""
         name = participant.table_name
         description = self._catalog.tables.get(name)
         if description is None or description["TableId"] != participant.table_id:
             raise errors.resource_not_found()
+        group = self._group(name)
+        if participant.shard >= group.count:
+            raise errors.resource_not_found()
         try:
-            return await step(self._pipeline(name))
+            return await step(group.shards[participant.shard].pipeline)
         except BrokenPartition:
             await self._rebuild(name)
             raise errors.internal_server_error("The transaction could not be made durable") from None
 
-    def _participant(self, table: str) -> saga.Participant:
-        pipeline = self._pipeline(table)
+    def _participant(self, table: str, command: Any) -> saga.Participant:
+        """The (table, shard) a transaction's command runs on."""
+        group = self._group(table)
         description = self._catalog.tables[table]
-        return saga.Participant(description["TableId"], table, pipeline.state.schema)
+        return saga.Participant(description["TableId"], table, group.schema,
+                                shards.command_shard(group.schema, command, group.count))
 
     async def transact_write(self, actions: list[tuple[str, Any]], client_token: str | None = None,
                              request_hash: str | None = None) -> saga.TransactWriteResult:
         request = saga.TransactWrite(
-            tuple(saga.Action(self._participant(table), command) for table, command in actions),
+            tuple(saga.Action(self._participant(table, command), command) for table, command in actions),
             client_token, request_hash,
         )
         return await self._make_coordinator().transact_write(request)
@@ -88,8 +96,8 @@ class LocalTransactions:
     async def transact_get(self, reads: list[tuple[str, Item]]) -> list[Item | None]:
         """The items (None when missing), all read at one moment; TransactionCanceledException
         with TransactionConflict for each item a transaction holds."""
-        pipelines = [self._pipeline(table) for table, _ in reads]
-        answers = [pipeline.read_unlocked(key) for pipeline, (_, key) in zip(pipelines, reads)]
+        groups = [self._group(table) for table, _ in reads]
+        answers = [group.read_unlocked(key) for group, (_, key) in zip(groups, reads)]
         if any(conflict for conflict, _ in answers):
             raise errors.transaction_canceled(
                 [saga.conflict_reason() if conflict else dict(saga.NO_REASON) for conflict, _ in answers])

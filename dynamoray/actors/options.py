@@ -20,6 +20,7 @@ import ray
 
 from .catalog_service import CatalogService
 from .coordinator import TransactionCoordinator
+from .hook_worker import HookWorker
 from .host import PartitionHost
 
 NAMESPACE = "dynamoray"
@@ -27,6 +28,7 @@ NAMESPACE = "dynamoray"
 _RemoteHost = ray.remote(PartitionHost)
 _RemoteCatalog = ray.remote(CatalogService)
 _RemoteCoordinator = ray.remote(TransactionCoordinator)
+_RemoteHookWorker = ray.remote(HookWorker)
 
 
 def _common(name: str, detached: bool) -> dict[str, Any]:
@@ -84,3 +86,9 @@ def coordinator(name: str, *, detached: bool = False) -> Any:
     """The actor class of the transaction coordinator: async, many transactions at once (each
     waits on the hosts); it replays its topic in ``__init__``, so a restart recovers it."""
     return _RemoteCoordinator.options(max_concurrency=1000, **_common(name, detached))
+
+
+def hook_worker(name: str, *, detached: bool = False) -> Any:
+    """The actor class of one member of a stored-procedure hook (``hook_worker.py``): synchronous,
+    its runner on a thread of its own; restarted by Ray when it dies, it resumes from its checkpoint."""
+    return _RemoteHookWorker.options(max_concurrency=1, **_common(name, detached))

@@ -18,10 +18,11 @@ TransactGetItems spanning several hosts whether an item it read changed before i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any, Awaitable, Callable
 
-from ..core import errors, partition, saga
+from ..core import errors, partition, replication, saga
 from ..core.commands import ItemChange, Item, WriteOutcome
 
 AppendBatch = Callable[[list[bytes]], Awaitable[list[int]]]
@@ -31,18 +32,26 @@ Encode = Callable[[ItemChange], bytes]
 class _PendingView:
     """The state as a decision must see it: in-flight images over the applied ones."""
 
-    __slots__ = ("schema", "_state", "_overlay")
+    __slots__ = ("schema", "_state", "_overlay", "indexes")
 
     def __init__(self, state: partition.PartitionState, overlay: dict) -> None:
         self.schema = state.schema
         self._state = state
         self._overlay = overlay
+        self.indexes = state.indexes  # secondary indexes: a decision checks and counts them
 
     def lookup(self, key: Item) -> Item | None:
         token = _token(self.schema, key)
         if token in self._overlay:
             return self._overlay[token][1]
         return self._state.lookup(key)
+
+    def version_of(self, key: Item) -> tuple[int, str] | None:
+        """The item's version, an in-flight one first (global tables, core/replication.py)."""
+        entry = self._overlay.get(_token(self.schema, key))
+        if entry is not None and len(entry) > 2 and entry[2] is not None:
+            return entry[2]
+        return self._state.version_of(key)
 
 
 def _token(schema, key: Item) -> tuple:
@@ -72,20 +81,29 @@ class WritePipeline:
         self._queue: list[tuple[ItemChange, bytes, asyncio.Future]] = []
         self._flushing = False
         self.broken: BaseException | None = None
+        # global tables: stamp every local change with a version (core/replication.py); set by
+        # the engine while the table has replicas (ShardGroup.set_versioned)
+        self.versioned = False
 
     async def write(self, command: Any) -> WriteOutcome:
         if self.broken is not None:
             raise BrokenPartition() from self.broken
         if self.state.locks or self._locking:
             self._check_unlocked(command)
-        outcome = partition.decide(_PendingView(self.state, self._overlay), command)
+        view = _PendingView(self.state, self._overlay)
+        outcome = partition.decide(view, command)
         change = outcome.change
         if change is None:
             return outcome
+        if self.versioned and change.origin is None:  # a local change of a global table
+            change = replication.stamp(change, view.version_of(change.keys), int(time.time() * 1000))
+            outcome = dataclasses.replace(outcome, change=change)
         token = _token(self.state.schema, change.keys)
-        entry = self._overlay.setdefault(token, [0, None])
+        entry = self._overlay.setdefault(token, [0, None, None])
         entry[0] += 1
         entry[1] = change.new_image
+        if change.origin is not None:
+            entry[2] = change.origin
         future = asyncio.get_running_loop().create_future()
         self._queue.append((change, self._encode(change), future))
         if not self._flushing:
@@ -207,6 +225,8 @@ class WritePipeline:
         entries = []
         if decision == saga.COMMIT:
             for change in prepared.changes:
+                if self.versioned and change.origin is None:  # global tables: stamped as it commits
+                    change = replication.stamp(change, self.state.version_of(change.keys), int(time.time() * 1000))
                 entries.append((lambda offset, c=change: self._fold_change(transaction_id, c, offset),
                                 self._txn.change(transaction_id, change)))
         entries.append((lambda offset: self._fold_released(transaction_id, offset),

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Sequence
 
-from ..core import errors, saga
+from ..core import errors, saga, shards
 from ..core.commands import Item
 from .host import TableRef
 
@@ -24,7 +24,9 @@ from .host import TableRef
 @dataclass(frozen=True)
 class HostParticipants:
     """The coordinator's participants on Ray (``coordinator.Participants``): the partition hosts,
-    a table on host ``host_of(table_id)``."""
+    a table on host ``host_of(table_id)``.  A participant is one shard of a table; in step 1 a
+    table's shards all live on its host, which prepares each command on the shard it falls in and
+    finishes a transaction on every shard of the table."""
 
     hosts: Sequence[Any]  # ActorCallers (client.LazyActor of each named host, on its channel)
     host_of: Callable[[str], int]
@@ -75,7 +77,8 @@ class RayTransactions:
             raise errors.validation("Transactions are not available on this engine")
         refs = [await self._ref(table) for table, _ in actions]
         request = saga.TransactWrite(
-            tuple(saga.Action(saga.Participant(r.table_id, r.name, r.schema), command)
+            tuple(saga.Action(saga.Participant(r.table_id, r.name, r.schema,
+                                               shards.command_shard(r.schema, command, r.shards)), command)
                   for r, (_, command) in zip(refs, actions)),
             client_token, request_hash,
         )

@@ -22,17 +22,27 @@ def change_encoder(table_id: str, shard: int = 0, region: str = "") -> Callable[
     """The encoder of one table shard's item changes."""
 
     def encode(change: ItemChange) -> bytes:
+        origin = change.origin  # global tables: the change's version (core/replication.py)
         return CODEC.encode(ItemChanged(
             table_id=table_id, shard=shard, event_name=change.event_name, keys=change.keys,
-            old_image=change.old_image, new_image=change.new_image, region=region,
+            old_image=change.old_image, new_image=change.new_image,
+            region=region if origin is None else origin[1],
+            principal=change.principal, principal_type=change.principal_type,  # e.g. a TTL deletion
+            origin_timestamp=None if origin is None else origin[0],
         ))
 
     return encode
 
 
+def origin_of(event: ItemChanged) -> tuple[int, str] | None:
+    """The version an ItemChanged carries (global tables), None if it has none."""
+    return None if event.origin_timestamp is None else (event.origin_timestamp, event.region)
+
+
 def decode_change(value: bytes) -> ItemChange:
     event = CODEC.decode(value)
-    return ItemChange(event.event_name, event.keys, event.old_image, event.new_image)
+    return ItemChange(event.event_name, event.keys, event.old_image, event.new_image,
+                      event.principal, event.principal_type, origin_of(event))
 
 
 # --- transaction records of a table topic ------------------------------------------------------
@@ -62,9 +72,11 @@ def decode_prepared(event: TransactionPrepared) -> PreparedTransaction:
 def encode_transaction_change(table_id: str, transaction_id: str, change: ItemChange, shard: int = 0,
                               region: str = "") -> bytes:
     """An ItemChanged of a committed transaction (tagged, so stream consumers see which)."""
+    origin = change.origin  # global tables: the change's version (core/replication.py)
     return CODEC.encode(ItemChanged(
         table_id=table_id, shard=shard, event_name=change.event_name, keys=change.keys,
-        old_image=change.old_image, new_image=change.new_image, region=region, transaction_id=transaction_id,
+        old_image=change.old_image, new_image=change.new_image, region=region if origin is None else origin[1],
+        transaction_id=transaction_id, origin_timestamp=None if origin is None else origin[0],
     ))
 
 
@@ -96,7 +108,8 @@ def fold(state: partition_mod.PartitionState, value: bytes, offset: int) -> None
     event = CODEC.decode(value)
     kind = type(event)
     if kind is ItemChanged:
-        change = ItemChange(event.event_name, event.keys, event.old_image, event.new_image)
+        change = ItemChange(event.event_name, event.keys, event.old_image, event.new_image,
+                            origin=None if event.origin_timestamp is None else (event.origin_timestamp, event.region))
         if event.transaction_id is None:
             partition_mod.evolve(state, change, offset)
         else:

@@ -17,8 +17,9 @@ A snapshot holds the items at its offset, not the locks of transactions still pr
 replay starts at the oldest such transaction's ``TransactionPrepared`` (``replay_from``), and folding
 a change twice gives the same item, so the locks come back and the items stay exact.
 
-Retention: the newest ``keep`` snapshots of each shard are kept; the log is never truncated here
-(point-in-time recovery needs it).
+Retention: the newest ``keep`` snapshots of each shard are kept, and those pinned (``pin``) by log
+retention (``retention.py``), which truncates the log down to them.  ``object_store.py`` keeps the
+same files in an S3-compatible bucket (``S3SnapshotStore``).
 """
 
 from __future__ import annotations
@@ -89,13 +90,18 @@ def _fsync_dir(path: Path) -> None:
 
 
 class SnapshotStore:
-    """Snapshot files under ``root`` (picklable: only the path travels to an actor)."""
+    """Snapshot files under ``root`` (picklable: only the path travels to an actor), sealed by
+    ``cipher`` when given (an ``events.encryption.FileCipher``: encryption at rest)."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, cipher: Any = None) -> None:
         self.root = Path(root).resolve()
+        self.cipher = cipher
 
     def __reduce__(self) -> tuple:
-        return SnapshotStore, (str(self.root),)
+        return SnapshotStore, (str(self.root), self.cipher)
+
+    def _context(self, table_id: str, shard: int, offset: int) -> str:
+        return f"snapshot:{table_id}/{shard}/{offset}"
 
     def directory(self, table_id: str, shard: int = 0) -> Path:
         return self.root / table_id / str(shard)
@@ -113,6 +119,8 @@ class SnapshotStore:
         directory.mkdir(parents=True, exist_ok=True)
         final = self.path(table_id, shard, offset)
         tmp = directory / f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        if self.cipher is not None:
+            chunks = self.cipher.seal(chunks, self._context(table_id, shard, offset), table_id)
         try:
             with open(tmp, "wb") as out:
                 for chunk in chunks:
@@ -141,7 +149,8 @@ class SnapshotStore:
         return sorted(found, reverse=True)
 
     def read(self, table_id: str, shard: int, offset: int) -> bytes:
-        return self.path(table_id, shard, offset).read_bytes()
+        data = self.path(table_id, shard, offset).read_bytes()
+        return data if self.cipher is None else self.cipher.open(data, self._context(table_id, shard, offset))
 
     def load(self, table_id: str, shard: int, schema: keys.KeySchema, *, below: int | None = None,
              at_or_before: int | None = None) -> snapshot.Loaded | None:
@@ -157,15 +166,44 @@ class SnapshotStore:
         return None
 
     def prune(self, table_id: str, shard: int, keep: int, protect: Iterable[int] = ()) -> list[int]:
-        """Delete all but the newest ``keep`` snapshots (and those in ``protect``) and stale
-        temporary files; returns the deleted offsets."""
-        keep_offsets = set(self.offsets(table_id, shard)[:keep]) | set(protect)
+        """Delete all but the newest ``keep`` snapshots (and those in ``protect`` or pinned) and
+        stale temporary files; returns the deleted offsets."""
+        keep_offsets = set(self.offsets(table_id, shard)[:keep]) | set(protect) | set(self.pinned(table_id, shard))
         deleted = []
         for offset in self.offsets(table_id, shard):
             if offset not in keep_offsets:
-                self.path(table_id, shard, offset).unlink(missing_ok=True)
+                self.delete(table_id, shard, offset)
                 deleted.append(offset)
         return deleted
+
+    def delete(self, table_id: str, shard: int, offset: int) -> None:
+        self.path(table_id, shard, offset).unlink(missing_ok=True)
+
+    # pins: the snapshot log retention truncated the log down to (``retention.py``) is kept by
+    # ``prune`` until it is unpinned (a ``<offset>.pin`` file next to it)
+
+    def pin(self, table_id: str, shard: int, offset: int) -> None:
+        directory = self.directory(table_id, shard)
+        (directory / f"{offset:020d}.pin").touch()
+        _fsync_dir(directory)
+
+    def unpin(self, table_id: str, shard: int, offset: int) -> None:
+        (self.directory(table_id, shard) / f"{offset:020d}.pin").unlink(missing_ok=True)
+
+    def pinned(self, table_id: str, shard: int = 0) -> list[int]:
+        try:
+            names = os.listdir(self.directory(table_id, shard))
+        except FileNotFoundError:
+            return []
+        return sorted((int(n[:-4]) for n in names if n.endswith(".pin") and n[:-4].isdigit()), reverse=True)
+
+    def header(self, table_id: str, shard: int, offset: int) -> snapshot.SnapshotHeader:
+        """A snapshot's header (reads the file: SnapshotError or OSError if it is bad)."""
+        return snapshot.read_header(self.read(table_id, shard, offset))
+
+    def written_size(self, written: Any) -> int:
+        """The size of what :meth:`write` returned."""
+        return written.stat().st_size
 
     def clean_temporary(self, table_id: str, shard: int = 0, older_than: float = 600.0) -> None:
         """Delete what crashed writes left (``.tmp`` files not touched for ``older_than`` seconds:
@@ -279,7 +317,7 @@ def write_snapshot(store: SnapshotStore, log_: EventLog, topic: str, header: sna
             log.info("snapshot_not_recorded", table_id=header.table_id, offset=header.offset, error=str(error))
     store.prune(header.table_id, header.shard, keep)
     log.info("snapshot_taken", table_id=header.table_id, shard=header.shard, offset=header.offset,
-             items=header.item_count, bytes=path.stat().st_size)
+             items=header.item_count, bytes=store.written_size(path))
     return path
 
 
@@ -303,6 +341,7 @@ class PartitionSnapshots:
         self.writer: Any = None
         self.task: asyncio.Future | None = None
         self.taken = 0
+        self.closed = False  # its partition closed: no more snapshots
 
     def attach(self, state: partition.PartitionState, writer: Any) -> None:
         self.state, self.writer = state, writer
@@ -325,7 +364,7 @@ class PartitionSnapshots:
         return self.events >= p.every_events or self.bytes >= p.every_bytes
 
     def maybe_take(self) -> None:
-        if self.state is not None and self.task is None and self.due():
+        if self.state is not None and self.task is None and not self.closed and self.due():
             self.take(self.writer)
 
     def take(self, writer: Any, then: Callable[[], None] | None = None) -> asyncio.Future:
@@ -350,12 +389,20 @@ class PartitionSnapshots:
     def _done(self, task: asyncio.Future) -> None:
         if self.task is task:
             self.task = None
+            if not self.closed and self.due():  # fell due again while this one was written
+                asyncio.get_running_loop().call_soon(self.maybe_take)
 
     def close(self, release: Callable[[], None]) -> bool:
         """On hibernation: snapshot first when many events came since the last one; ``release``
         (close the writer and the log handle) runs once that is written.  Returns whether it did."""
         if self.state is None or self.events < self.policy.on_close_events:
+            self.closed = True
             release()
             return False
         self.take(self.writer, release)
+        self.closed = True
         return True
+
+    def discard(self) -> None:
+        """Its partition is closed without a last snapshot (dropped, or failed): take no more."""
+        self.closed = True

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..schemas.events import BackupCreated, BackupDeleted, ContinuousBackupsChanged
-from . import errors, tables
+from . import errors, index_tables, tables
+from . import sse as table_sse
 
 USER, SYSTEM = "USER", "SYSTEM"
 DEFAULT_RECOVERY_DAYS = 35
@@ -146,15 +147,15 @@ def restored_description(source: dict, request: dict, *, name: str, arn: str, ta
     with RestoreTableFromBackup's / RestoreTableToPointInTime's overrides, status CREATING.
 
     Like DynamoDB, the restored table keeps the key schema, billing mode, throughput and table
-    class, and not the stream, TTL, tags, deletion protection or point-in-time recovery."""
+    class, and not the stream, TTL, tags, deletion protection or point-in-time recovery.  It has
+    the source's shard count (``tables.SHARDS``; 1 for a source made before shards existed)."""
     mode = request.get("BillingModeOverride") or _billing_mode(source)
     create = {
         "TableName": name, "KeySchema": copy.deepcopy(source["KeySchema"]),
         "AttributeDefinitions": copy.deepcopy(source["AttributeDefinitions"]), "BillingMode": mode,
         "TableClass": (source.get("TableClassSummary") or {}).get("TableClass"),
-        "GlobalSecondaryIndexes": request.get("GlobalSecondaryIndexOverride"),
-        "LocalSecondaryIndexes": request.get("LocalSecondaryIndexOverride"),
     }
+    _restored_indexes(create, source, request, mode)
     throughput = request.get("ProvisionedThroughputOverride")
     if throughput is None and mode == tables.PROVISIONED and _billing_mode(source) == tables.PROVISIONED:
         given = source.get("ProvisionedThroughput") or {}
@@ -163,12 +164,28 @@ def restored_description(source: dict, request: dict, *, name: str, arn: str, ta
     if throughput is not None:
         create["ProvisionedThroughput"] = throughput
     out = tables.new_table_description(create, arn=arn, table_id=table_id, now=now)
+    out[tables.SHARDS] = tables.shard_count(source)  # as many shards as the source had
     out["TableStatus"] = "CREATING"
     out["RestoreSummary"] = dict(restore_summary)
-    sse = request.get("SSESpecificationOverride")
-    if sse and sse.get("Enabled"):
-        out["SSEDescription"] = {"Status": "ENABLED", "SSEType": sse.get("SSEType") or "KMS"}
-    return out
+    # SSE: the source's key, or the override's (its KMSMasterKeyId already resolved to an ARN by the
+    # operation, gateway/sse.py)
+    override = request.get("SSESpecificationOverride")
+    return table_sse.restored(out, source, table_sse.requested(override), (override or {}).get("KMSMasterKeyId"))
+
+
+def _restored_indexes(create: dict, source: dict, request: dict, mode: str) -> None:
+    """The source's secondary indexes, unless the request overrides them (an empty override drops
+    them); AttributeDefinitions keep the key attributes still used."""
+    kept = index_tables.create_request_members(source, mode)
+    for member, override in (("GlobalSecondaryIndexes", "GlobalSecondaryIndexOverride"),
+                             ("LocalSecondaryIndexes", "LocalSecondaryIndexOverride")):
+        chosen = request[override] if request.get(override) is not None else kept.get(member)
+        if chosen:
+            create[member] = chosen
+    used = {k["AttributeName"] for k in create["KeySchema"]}
+    used |= {k["AttributeName"] for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+             for entry in create.get(member) or () for k in entry["KeySchema"]}
+    create["AttributeDefinitions"] = [d for d in create["AttributeDefinitions"] if d["AttributeName"] in used]
 
 
 def restore_summary(*, restore_time: float, in_progress: bool, backup_arn: str | None = None,

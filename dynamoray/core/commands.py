@@ -55,13 +55,45 @@ WriteCommand = PutCommand | DeleteCommand | UpdateCommand
 
 
 @dataclass(frozen=True, slots=True)
+class ExpireCommand:
+    """A time-to-live deletion (the TTL sweeper's): delete the item if, when the command is
+    decided, its ``attribute`` says it expired before ``now`` (epoch seconds; see ``core/ttl.py``).
+    Otherwise (rewritten meanwhile, already deleted) nothing happens: never a
+    ConditionalCheckFailed.  The change is made by the DynamoDB service principal."""
+
+    key: Item
+    attribute: str
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
 class ItemChange:
-    """The fact a write produces: which item, and its images before and after."""
+    """The fact a write produces: which item, and its images before and after.  ``principal`` and
+    ``principal_type`` name who made it when that is not a request's caller (a TTL deletion:
+    ``dynamodb.amazonaws.com``, ``Service``); they go to the log and to stream records."""
 
     event_name: str  # INSERT | MODIFY | REMOVE
     keys: Item
     old_image: Item | None
     new_image: Item | None
+    principal: str | None = None
+    principal_type: str | None = None
+    # global tables (core/replication.py): the change's version (commit ms, origin region; "" is
+    # this region), None for a change without one (a table with no replicas)
+    origin: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicatedWriteCommand:
+    """A change another region made, applied here (global tables, ``core/replication.py``): the
+    item's new image (None: deleted) wins only if ``version`` (origin commit ms, origin region) is
+    newer than the item's current version, comparing this region's own versions as ``local_region``
+    (last writer wins, the same decision in every region)."""
+
+    key: Item
+    item: Item | None
+    version: tuple[int, str]
+    local_region: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +105,10 @@ class WriteOutcome:
     attributes: Item | None
     old_size: int
     new_size: int
+    # secondary indexes (core/indexes.py): half-units written to each index (capacity.IndexCapacity),
+    # and on a table with LSIs the item collection written: (its partition key, its size in bytes)
+    index_writes: tuple = ()
+    collection: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +121,11 @@ class QuerySpec:
     filter: ast.Condition | None = None
     projection: ast.Projection | None = None
     count_only: bool = False
+    # a secondary index (core/index_reads.py): hash_value and range are on its key, exclusive_start
+    # holds the table's and the index's keys; ``fetch``: read the base items (an LSI projecting less
+    # than the request needs)
+    index: str | None = None
+    fetch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +137,8 @@ class ScanSpec:
     count_only: bool = False
     segment: int = 0
     total_segments: int = 1
+    index: str | None = None  # a secondary index, as in QuerySpec
+    fetch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +151,7 @@ class Page:
     scanned_count: int
     bytes_read: int
     last_evaluated_key: Item | None
+    fetched_bytes: int = 0  # base-table bytes an LSI read fetched (bytes_read: the index's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -482,6 +482,146 @@ def hash_and_range_same_name() -> DynamoError:
     return validation("Both the Hash Key and the Range Key element in the KeySchema have the same name")
 
 
+# --- secondary indexes (core/index_tables.py, core/indexes.py, Query/Scan on an index) -------------
+
+
+def index_list_empty(member: str) -> DynamoError:
+    """``member`` is LocalSecondaryIndexes or GlobalSecondaryIndexes."""
+    return invalid_parameter(f"List of {member} is empty")
+
+
+def lsi_without_table_range() -> DynamoError:
+    return invalid_parameter(
+        "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
+    )
+
+
+def lsi_without_range(index: str) -> DynamoError:
+    return invalid_parameter(f"Index KeySchema does not have a range key for index: {index}")
+
+
+def lsi_hash_mismatch(index: str, index_hash: str, table_hash: str) -> DynamoError:
+    return invalid_parameter(
+        "Index KeySchema does not have the same leading hash key as table KeySchema for index: "
+        f"{index}. index hash key: {index_hash}, table hash key: {table_hash}"
+    )
+
+
+def unknown_projection_type(kind: str | None) -> DynamoError:
+    return invalid_parameter(f"Unknown ProjectionType: {'null' if kind is None else kind}")
+
+
+def non_key_attributes_not_allowed(kind: str) -> DynamoError:
+    return invalid_parameter(f"ProjectionType is {kind}, but NonKeyAttributes is specified")
+
+
+def duplicate_index_name(index: str) -> DynamoError:
+    return invalid_parameter(f"Duplicate index name: {index}")
+
+
+def too_many_lsi(limit: int) -> DynamoError:
+    return invalid_parameter(f"Number of LocalSecondaryIndexes exceeds per-table limit of {limit}")
+
+
+def too_many_gsi(limit: int) -> DynamoError:
+    return invalid_parameter(f"GlobalSecondaryIndex count exceeds the per-table limit of {limit}")
+
+
+def too_many_projected_attributes(limit: int, count: int) -> DynamoError:
+    return invalid_parameter(
+        f"The number of NonKeyAttributes in all indexes of a table exceeds the limit of {limit}: {count}"
+    )
+
+
+def index_throughput_forbidden(index: str) -> DynamoError:
+    return invalid_parameter(
+        f"ProvisionedThroughput should not be specified for index: {index} when BillingMode is PAY_PER_REQUEST"
+    )
+
+
+def index_throughput_required(index: str) -> DynamoError:
+    return invalid_parameter(f"ProvisionedThroughput must be specified for index: {index}")
+
+
+def index_update_empty() -> DynamoError:
+    return invalid_parameter(
+        "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, "
+        "GlobalSecondaryIndexUpdate.Delete must not be null"
+    )
+
+
+def index_update_ambiguous() -> DynamoError:
+    return invalid_parameter(
+        "Only one of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, "
+        "GlobalSecondaryIndexUpdate.Delete can be specified"
+    )
+
+
+def index_update_repeated(index: str) -> DynamoError:
+    return invalid_parameter(
+        f"Only one global secondary index update per index is allowed simultaneously. Index: {index}"
+    )
+
+
+def one_online_index() -> DynamoError:
+    return limit_exceeded(
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table"
+    )
+
+
+def index_already_exists() -> DynamoError:
+    return validation("Attempting to create an index which already exists")
+
+
+def index_not_found(index: str, table: str) -> DynamoError:
+    return resource_not_found(f"Requested resource not found: Index: {index} not found for table: {table}")
+
+
+def attribute_redefined(name: str, existing: str, requested: str) -> DynamoError:
+    return invalid_parameter(
+        "Attributes cannot be redefined. Please check that your attribute has the same type as previously "
+        f"defined. Attribute: {name}, existing type: {existing}, new type: {requested}"
+    )
+
+
+def table_has_no_index(index: str) -> DynamoError:
+    return validation(f"The table does not have the specified index: {index}")
+
+
+def consistent_read_on_gsi() -> DynamoError:
+    return validation("Consistent reads are not supported on global secondary indexes")
+
+
+def select_all_on_gsi(index: str) -> DynamoError:
+    return invalid_parameter(
+        f"Select type ALL_ATTRIBUTES is not supported for global secondary index {index} "
+        "because its projection type is not ALL"
+    )
+
+
+def index_backfilling(index: str) -> DynamoError:
+    return validation(f"Cannot read from backfilling global secondary index: {index}")
+
+
+def starting_key_invalid() -> DynamoError:
+    return validation("The provided starting key is invalid")
+
+
+def index_key_type_mismatch(name: str, expected: str, actual: str, index: str) -> DynamoError:
+    return invalid_parameter(
+        f"Type mismatch for Index Key {name} Expected: {expected} Actual: {actual} IndexName: {index}"
+    )
+
+
+def index_key_empty(index: str, name: str, kind: str) -> DynamoError:
+    """``kind`` is ``string`` or ``binary``."""
+    return validation(
+        INVALID_PARAMS_ARE + "A value specified for a secondary index key is not supported. "
+        f"The AttributeValue for a key attribute cannot contain an empty {kind} value. "
+        f"IndexName: {index}, IndexKey: {name}"
+    )
+
+
 # --- conditions, tables and items ----------------------------------------------------------------
 
 
@@ -504,6 +644,71 @@ def resource_in_use(message: str) -> DynamoError:
 
 def table_already_exists(table: str) -> DynamoError:
     return resource_in_use(f"Table already exists: {table}")
+
+
+# --- encryption at rest (SSESpecification, KMS keys) --------------------------------------------
+
+
+def sse_type_without_enabled() -> DynamoError:
+    return invalid_parameter("SSEType can not be specified if Enabled is false")
+
+
+def sse_key_without_enabled() -> DynamoError:
+    return invalid_parameter("KMSMasterKeyId can not be specified if Enabled is false")
+
+
+def sse_type_not_supported(sse_type: str) -> DynamoError:
+    return invalid_parameter(f"SSEType {sse_type} is not supported")
+
+
+def sse_type_required() -> DynamoError:
+    return invalid_parameter("SSEType KMS is required if KMSMasterKeyId is specified")
+
+
+def sse_already_default() -> DynamoError:
+    return invalid_parameter("Table is already encrypted by default")
+
+
+def sse_same_key() -> DynamoError:
+    return invalid_parameter(
+        "Table is already encrypted with given KMSMasterKeyId. Use KMSMasterKeyId parameter if you want to change "
+        "Master Key"
+    )
+
+
+def _kms(kind: str, exception: str, detail: str, request_id: str) -> str:
+    return (f"KMS {kind} error: com.amazonaws.services.kms.model.{exception}: {detail} (Service: AWSKMS; "
+            f"Status Code: 400; Error Code: {exception}; Request ID: {request_id}; Proxy: null)")
+
+
+def kms_key_not_found(kind: str, arn: str, request_id: str) -> DynamoError:
+    """``kind``: "Alias" or "Key"; ``arn``: what was asked for, as an ARN."""
+    detail = f"Alias {arn} is not found." if kind == "Alias" else f"Key '{arn}' does not exist"
+    return validation(_kms("validation", "NotFoundException", detail, request_id))
+
+
+def kms_key_disabled(arn: str, request_id: str) -> DynamoError:
+    return validation(_kms("key disabled", "DisabledException", f"{arn} is disabled.", request_id))
+
+
+def encryption_off() -> DynamoError:
+    return validation("Encryption at rest is off on this server (dynamoray serve --no-encryption)")
+
+
+# --- time to live (UpdateTimeToLive) -------------------------------------------------------------
+
+
+def ttl_already_enabled() -> DynamoError:
+    return validation("TimeToLive is already enabled")
+
+
+def ttl_already_disabled() -> DynamoError:
+    return validation("TimeToLive is already disabled")
+
+
+def ttl_other_attribute(current: str) -> DynamoError:
+    """Enabling (or disabling) TTL on another attribute than the one it is active on."""
+    return validation(f"TimeToLive is active on a different AttributeName: current AttributeName is {current}")
 
 
 # --- backups and point-in-time recovery -----------------------------------------------------------
@@ -559,6 +764,47 @@ def provisioned_throughput_exceeded() -> DynamoError:
 
 def throttling(message: str = "Throughput exceeds the current capacity for one or more global secondary indexes.") -> DynamoError:
     return DynamoError("ThrottlingException", message)
+
+
+ON_DEMAND_HOT_KEY = (
+    "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling "
+    "your table or index so please try again shortly. If exceptions persist, check if you have a hot key: "
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+)
+
+
+def throughput_exceeded(reason: str, resource: str, provisioned: bool, index: bool = False) -> DynamoError:
+    """A throttled request (``core/throttle.py``), with its ThrottlingReason (``reason`` on the
+    table or index ARN ``resource``).  Provisioned tables answer ProvisionedThroughputExceeded
+    (``ThrottlingReasons``); on-demand ones ThrottlingException (``throttlingReasons``, lower case
+    in the service model)."""
+    reasons = [{"reason": reason, "resource": resource}]
+    if provisioned:
+        if index and "Write" in reason:
+            message = (
+                "The level of configured provisioned throughput for one or more global secondary indexes of "
+                "the table was exceeded. Consider increasing your provisioning level for the under-provisioned "
+                "global secondary indexes with the UpdateTable API"
+            )
+            return DynamoError("ProvisionedThroughputExceededException", message, ThrottlingReasons=reasons)
+        return DynamoError("ProvisionedThroughputExceededException", provisioned_throughput_exceeded().message,
+                           ThrottlingReasons=reasons)
+    if reason.endswith("MaxOnDemandThroughputExceeded"):
+        return DynamoError("ThrottlingException",
+                           "Throughput exceeds the maximum OnDemandThroughput configured on table or index",
+                           throttlingReasons=reasons)
+    return DynamoError("ThrottlingException", ON_DEMAND_HOT_KEY, throttlingReasons=reasons)
+
+
+def throttling_cancellation(provisioned: bool) -> dict:
+    """A transaction item's CancellationReason when its table or index is throttled."""
+    message = provisioned_throughput_exceeded().message if provisioned else ON_DEMAND_HOT_KEY
+    return {"Code": "ThrottlingError", "Message": message}
+
+
+def mode_switch_limited(days: str) -> DynamoError:
+    """UpdateTable to PAY_PER_REQUEST sooner than the switch interval allows (``gateway/throttling.py``)."""
+    return limit_exceeded(f"Subscriber limit exceeded: Update to PayPerRequest mode are limited to once in {days} day(s).")
 
 
 def request_limit_exceeded() -> DynamoError:
@@ -720,6 +966,199 @@ def transaction_multiple_operations() -> DynamoError:
 def transact_item_one_action() -> DynamoError:
     """A TransactWriteItem with none, or more than one, of its four actions."""
     return validation("TransactItems can only contain one of Check, Put, Update or Delete")
+
+
+# --- PartiQL (core/partiql; ExecuteStatement, BatchExecuteStatement, ExecuteTransaction) ----------
+
+
+def partiql_syntax(detail: str) -> DynamoError:
+    return validation(f"Statement wasn't well formed, can't be processed: {detail}")
+
+
+def partiql_parameter_count() -> DynamoError:
+    return validation("Number of parameters in request and statement don't match.")
+
+
+def partiql_incomplete_key() -> DynamoError:
+    return validation("Where clause does not contain a mandatory equality on all key attributes")
+
+
+def partiql_repeated_key_condition(name: str) -> DynamoError:
+    return validation(f"Multiple conditions on same key {name}. Only single item Update/Insert/Delete are supported")
+
+
+def partiql_key_type(name: str) -> DynamoError:
+    return validation(f"Key attribute's data type should match its data type in table's schema: Key {name}")
+
+
+def partiql_duplicate_item() -> DynamoError:
+    return DynamoError("DuplicateItemException", "Duplicate primary key exists in table")
+
+
+def partiql_unsupported_clause(clause: str) -> DynamoError:
+    return validation(f"Unsupported clause: {clause}")
+
+
+def partiql_unsupported_operation(what: str) -> DynamoError:
+    return validation(f"Unsupported operation: {what}")
+
+
+def partiql_unsupported_token(token: str) -> DynamoError:
+    return validation(f"Unsupported token in expression: {token}")
+
+
+def partiql_unrecognized_function(name: str) -> DynamoError:
+    return validation(f"Unrecognized function: {name}")
+
+
+def partiql_alias() -> DynamoError:
+    return validation("Aliasing is not supported")
+
+
+def partiql_star_with_attributes() -> DynamoError:
+    return validation("Other attributes should not be present in the projection when '*' is used.")
+
+
+def partiql_duplicate_identifiers(name: str) -> DynamoError:
+    return validation(f"Duplicate identifiers in select clause: {name}")
+
+
+def partiql_single_source() -> DynamoError:
+    return validation("Only select from a single table or index is supported.")
+
+
+def partiql_source_components() -> DynamoError:
+    return validation("A path may contain at most 2 components in the FROM clause")
+
+
+def partiql_not_on_index() -> DynamoError:
+    return validation("This operation is not supported on an index")
+
+
+def partiql_insert_several() -> DynamoError:
+    return validation('Unsupported operation: Inserting multiple items in a single statement is not supported, '
+                      'use "INSERT INTO tableName VALUE item" instead')
+
+
+def partiql_insert_format() -> DynamoError:
+    return validation("Unsupported format in item expression. Please use struct format {...} to express item "
+                      "values for insert statement.")
+
+
+def partiql_insert_returning() -> DynamoError:
+    return validation("RETURNING is not supported in INSERT")
+
+
+def partiql_delete_returning(shown: str) -> DynamoError:
+    return validation(f"Invalid returning clause: RETURNING {shown}. Only RETURNING ALL OLD * is allowed in "
+                      "DELETE statements.")
+
+
+def partiql_returning_star() -> DynamoError:
+    return validation("Expected '*' after ( MODIFIED | ALL ) ( NEW | OLD ) in RETURNING clause")
+
+
+def partiql_empty_bag() -> DynamoError:
+    return validation("Empty bags are not supported")
+
+
+def partiql_bag_type() -> DynamoError:
+    return validation("Unsupported data type in Bag. DynamoDB only supports either numbers or strings in bags")
+
+
+def partiql_missing_comparison() -> DynamoError:
+    return validation("MISSING must be compared using IS operator")
+
+
+def partiql_tuple_key_type(actual: str, under: str) -> DynamoError:
+    return validation(f"Tuple keys must be of type String. Actual type: {actual} under {under}")
+
+
+def partiql_duplicate_tuple_key(key: str, under: str) -> DynamoError:
+    return validation(f"Duplicate keys in tuple. Key: {key} under {under}")
+
+
+def partiql_in_operands() -> DynamoError:
+    return validation("IN operator must have a left hand argument of type Variable Reference and right hand "
+                      "argument of type Seq with at least one member")
+
+
+def partiql_set_function_arguments(function: str) -> DynamoError:
+    return validation(f"SET_{function} must have exactly two arguments")
+
+
+def partiql_set_function_target(function: str) -> DynamoError:
+    return validation(f"The first argument to SET_{function} must equal the assignment value")
+
+
+def partiql_set_function_value(function: str) -> DynamoError:
+    return validation(f"The second argument to SET_{function} must be a value with type SET")
+
+
+def partiql_order_by_without_where() -> DynamoError:
+    return validation("Must have WHERE clause in the statement when using ORDER BY clause.")
+
+
+def partiql_order_by_without_hash() -> DynamoError:
+    return validation("Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.")
+
+
+def partiql_order_by_not_key(name: str) -> DynamoError:
+    return validation(f"Variable reference {name} in ORDER BY clause must be part of the primary key")
+
+
+def partiql_order_by_hash_required() -> DynamoError:
+    return validation("Must have hash key in ORDER BY clause when more than one hash key condition specified in "
+                      "WHERE clause.")
+
+
+def partiql_too_many_reads() -> DynamoError:
+    return validation("Too many decomposed read operations for a given query.")
+
+
+def partiql_invalid_next_token() -> DynamoError:
+    return validation("Invalid NextToken")
+
+
+def partiql_next_token_mismatch() -> DynamoError:
+    return validation("NextToken does not match request")
+
+
+def partiql_exists_outside_transaction() -> DynamoError:
+    return validation("EXISTS can only be used in ExecuteTransaction write requests.")
+
+
+def partiql_exists_key() -> DynamoError:
+    return validation("EXISTS() must contain a single item read with additional condition")
+
+
+def partiql_batch_mixed() -> DynamoError:
+    return validation("Read and write requests together in the same batch is not supported.")
+
+
+def partiql_batch_select() -> DynamoError:
+    return validation("Only single item select is supported")
+
+
+def partiql_batch_duplicates() -> DynamoError:
+    """Two statements of one BatchExecuteStatement on the same item."""
+    return validation("Provided list of item keys contains duplicates")
+
+
+def partiql_transaction_mixed() -> DynamoError:
+    return validation("ExecuteTransaction API does not support both read and write operations in the same request.")
+
+
+def partiql_transaction_select() -> DynamoError:
+    return validation("Select statements within ExecuteTransaction must specify the primary key in the where clause.")
+
+
+def partiql_transaction_index() -> DynamoError:
+    return validation("Reads on indices are not supported within transactions.")
+
+
+def partiql_transaction_unsupported() -> DynamoError:
+    return validation("Unsupported operation in transaction.")
 
 
 def transaction_too_large() -> DynamoError:
@@ -903,3 +1342,105 @@ def stream_already_enabled(table: str) -> DynamoError:
 
 def no_stream_to_disable(table: str) -> DynamoError:
     return validation(f"Table has no stream to disable: TableName: {table}")
+
+
+# --- hooks (the admin API's DeployHook and friends; dynamoray's own, shaped like Lambda's) --------
+
+
+def hook_constraint(value: object, member: str, constraint: str) -> DynamoError:
+    """A DeployHook parameter out of range, in the service model's wording."""
+    return validation(f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+                      f"constraint: {constraint}")
+
+
+def hook_not_found(name: str) -> DynamoError:
+    return resource_not_found(f"Hook not found: {name}")
+
+
+def hook_unavailable(message: str) -> DynamoError:
+    return validation(f"Hooks are not available on this server: {message}")
+
+
+def hook_batch_too_large(writes: int, limit: int) -> DynamoError:
+    """One stream record's writes exceed what one batch transaction can hold besides its checkpoint."""
+    return validation(f"A hook batch wrote {writes} items; an exactly-once batch commits at most {limit} "
+                      "items with its checkpoint in one transaction")
+
+
+# --- capacity, audit and usage (the admin API: gateway/admin_capacity.py) -------------------------
+
+
+def capacity_feature_off(feature: str) -> DynamoError:
+    """An admin call about a part of issue 10 the server runs without (``--no-audit``, ...)."""
+    return validation(f"{feature} is not enabled on this server")
+
+
+def capacity_parameter(message: str) -> DynamoError:
+    return validation(message)
+
+
+# --- global tables (core/global_tables.py, gateway/replication.py) ----------------------------------
+
+
+def global_tables_off() -> DynamoError:
+    return validation("Global tables are not available on this server: start it with --region and --regions-file")
+
+
+def unknown_region(region: str) -> DynamoError:
+    return validation(f"One or more parameter values were invalid: Region {region} is not a region of this "
+                      "deployment (see --regions-file)")
+
+
+def replica_in_own_region(region: str) -> DynamoError:
+    return validation(f"One or more parameter values were invalid: Cannot add a replica in {region}, "
+                      "the region of the table itself")
+
+
+def replica_exists(table: str, region: str) -> DynamoError:
+    return validation(f"Failed to create the new replica of table with name: '{table}' because a replica "
+                      f"already exists in region {region}")
+
+
+def replica_missing(table: str, region: str) -> DynamoError:
+    return validation(f"One or more parameter values were invalid: Table {table} has no replica in region {region}")
+
+
+def replica_stream_type(table: str, view_type: str) -> DynamoError:
+    return validation(f"One or more parameter values were invalid: Table {table} has a stream with StreamViewType "
+                      f"{view_type}; a global table needs NEW_AND_OLD_IMAGES")
+
+
+def replica_stream_disabled() -> DynamoError:
+    return validation("One or more parameter values were invalid: Disabling Stream is not allowed for a Global "
+                      "Table replica.")
+
+
+def replica_update_member() -> DynamoError:
+    return validation("One or more parameter values were invalid: One of ReplicationGroupUpdate.Create, "
+                      "ReplicationGroupUpdate.Update, ReplicationGroupUpdate.Delete must be specified")
+
+
+def global_table_not_found(name: str) -> DynamoError:
+    return DynamoError("GlobalTableNotFoundException", f"Global table with name: '{name}' does not exist")
+
+
+def global_table_exists(name: str) -> DynamoError:
+    return DynamoError("GlobalTableAlreadyExistsException", f"Global table with name: '{name}' already exists")
+
+
+def global_member_not_found(name: str, region: str) -> DynamoError:
+    return DynamoError("TableNotFoundException", f"Table: {name} not found in region: {region}")
+
+
+def replica_not_found(name: str, region: str) -> DynamoError:
+    return DynamoError("ReplicaNotFoundException", f"Replica for global table '{name}' not found in region {region}")
+
+
+def replica_already_exists(name: str, region: str) -> DynamoError:
+    return DynamoError("ReplicaAlreadyExistsException",
+                       f"Replica for global table '{name}' already exists in region {region}")
+
+
+def global_table_streams(name: str, region: str) -> DynamoError:
+    return validation(f"One or more parameter values were invalid: Table: {name} in region: {region} does not "
+                      "have streams enabled with NEW_AND_OLD_IMAGES")

@@ -23,6 +23,11 @@ from .commands import (
     PreparedTransaction, PutCommand, QuerySpec, ScanSpec, UpdateCommand, WriteOutcome,
 )
 from .expressions import ast, evaluate, keymatch, projection, update as update_mod
+from .commands import ExpireCommand
+from . import ttl as ttl_mod
+from . import index_reads, indexes as indexes_mod
+from . import replication
+from .commands import ReplicatedWriteCommand
 
 MAX_PAGE_BYTES = 1024 * 1024
 _HASH_SPACE = 1 << 64
@@ -49,7 +54,8 @@ class PartitionState:
     images, and the first read of ``size_bytes`` sums the items once.  Over a long log this costs
     one ``item_size`` per live item instead of two per event."""
 
-    __slots__ = ("schema", "collections", "item_count", "_size", "applied_offset", "prepared", "locks")
+    __slots__ = ("schema", "collections", "item_count", "_size", "applied_offset", "prepared", "locks",
+                 "indexes", "versions")
 
     def __init__(self, schema: keys.KeySchema) -> None:
         self.schema = schema
@@ -61,6 +67,10 @@ class PartitionState:
         # and the items they lock: item token -> transaction id
         self.prepared: dict[str, PreparedTransaction] = {}
         self.locks: dict[tuple, str] = {}
+        # secondary indexes (core/indexes.py): None for a table without any, so evolve does nothing
+        self.indexes: indexes_mod.TableIndexes | None = None
+        # global tables (core/replication.py): the items' versions, None until a versioned change
+        self.versions: replication.Versions | None = None
 
     @property
     def size_bytes(self) -> int:
@@ -78,6 +88,11 @@ class PartitionState:
         if collection is None:
             return None
         return collection.get(sort_slot(self.schema, key))
+
+    def version_of(self, key: Item) -> tuple[int, str] | None:
+        """The item's version (global tables), None if unknown."""
+        versions = self.versions
+        return versions.get(item_token(self.schema, key)) if versions is not None else None
 
 
 def key_of(schema: keys.KeySchema, item: Item) -> Item:
@@ -106,7 +121,21 @@ def decide(state: PartitionState, command) -> WriteOutcome:
         old = state.lookup(key)
         _check_condition(command.condition, old, command.return_old_on_failure)
         return WriteOutcome(None, None, 0, 0)
+    if isinstance(command, ExpireCommand):
+        return _decide_expire(state, command)
+    if isinstance(command, ReplicatedWriteCommand):  # another region's change (global tables)
+        return _indexed(state, replication.decide_replicated(state, command))
     raise TypeError(f"not a write command: {command!r}")
+
+
+def _decide_expire(state: PartitionState, command: ExpireCommand) -> WriteOutcome:
+    """A TTL deletion: only if the item is still expired now; a lost race changes nothing."""
+    key = keys.validate_key(state.schema, command.key)
+    old = state.lookup(key)
+    if not ttl_mod.is_expired(old, command.attribute, command.now):
+        return WriteOutcome(None, None, 0, 0)
+    change = ItemChange(REMOVE, key, old, None, ttl_mod.SERVICE_PRINCIPAL, ttl_mod.SERVICE)
+    return WriteOutcome(change, None, _size(old), 0)
 
 
 def _decide_put(state: PartitionState, command: PutCommand) -> WriteOutcome:
@@ -117,7 +146,7 @@ def _decide_put(state: PartitionState, command: PutCommand) -> WriteOutcome:
     _check_condition(command.condition, old, command.return_old_on_failure)
     change = ItemChange(MODIFY if old is not None else INSERT, key, old, item)
     attributes = old if command.return_values == "ALL_OLD" else None
-    return WriteOutcome(change, attributes, _size(old), new_size)
+    return _indexed(state, WriteOutcome(change, attributes, _size(old), new_size))
 
 
 def _decide_delete(state: PartitionState, command: DeleteCommand) -> WriteOutcome:
@@ -127,7 +156,7 @@ def _decide_delete(state: PartitionState, command: DeleteCommand) -> WriteOutcom
     if old is None:
         return WriteOutcome(None, None, 0, 0)
     attributes = old if command.return_values == "ALL_OLD" else None
-    return WriteOutcome(ItemChange(REMOVE, key, old, None), attributes, _size(old), 0)
+    return _indexed(state, WriteOutcome(ItemChange(REMOVE, key, old, None), attributes, _size(old), 0))
 
 
 def _decide_update(state: PartitionState, command: UpdateCommand) -> WriteOutcome:
@@ -141,7 +170,7 @@ def _decide_update(state: PartitionState, command: UpdateCommand) -> WriteOutcom
         new = {**(old or {}), **key}
     new_size = values.check_item_size(new)
     change = ItemChange(MODIFY if old is not None else INSERT, key, old, new)
-    return WriteOutcome(change, _update_return(command, old, new), _size(old), new_size)
+    return _indexed(state, WriteOutcome(change, _update_return(command, old, new), _size(old), new_size))
 
 
 def _update_return(command: UpdateCommand, old: Item | None, new: Item) -> Item | None:
@@ -160,6 +189,16 @@ def _update_return(command: UpdateCommand, old: Item | None, new: Item) -> Item 
 
 def _size(item: Item | None) -> int:
     return values.item_size(item) if item is not None else 0
+
+
+def _indexed(state: Any, outcome: WriteOutcome) -> WriteOutcome:
+    """A write's effect on the table's secondary indexes (``indexes.write_effects``: DynamoDB's
+    checks of index keys, index capacity, LSI item collections); nothing for a table without any.
+    ``state`` may be a view with ``schema``, ``lookup`` and ``indexes``."""
+    table = getattr(state, "indexes", None)
+    if table is None or outcome.change is None:
+        return outcome
+    return indexes_mod.write_effects(table, state.schema, outcome)
 
 
 # --- evolve ----------------------------------------------------------------------------------
@@ -198,6 +237,12 @@ def evolve(state: PartitionState, change: ItemChange, offset: int | None = None)
         if size is not None:
             size += values.item_size(new)
     state._size = size
+    if state.indexes is not None:
+        indexes_mod.on_change(state.indexes, slot, sort, old, new)
+    if change.origin is not None or state.versions is not None:  # global tables: the item's version
+        if state.versions is None:
+            state.versions = replication.Versions()
+        replication.track(state.versions, (slot, sort), change.origin, new is None)
     if offset is not None:
         state.applied_offset = offset
 
@@ -271,6 +316,8 @@ def get_item(state: PartitionState, key: Item, proj: ast.Projection | None = Non
 
 
 def query(state: PartitionState, spec: QuerySpec) -> Page:
+    if spec.index is not None:  # a secondary index (over several shards: core/index_reads.py)
+        return index_reads.query([state], spec)
     schema = state.schema
     probe = {schema.hash_name: spec.hash_value}
     collection = state.collections.get(hash_slot(schema, probe))
@@ -313,12 +360,16 @@ def _range_keys(collection: SortedDict, rc: ast.RangeKeyCondition | None, forwar
     return reversed(matches) if reverse else iter(matches)
 
 
-def scan(state: PartitionState, spec: ScanSpec) -> Page:
+def scan(state: PartitionState, spec: ScanSpec, budget: int = MAX_PAGE_BYTES) -> Page:
+    """One Scan page; ``budget``: the bytes the page may still read (less than 1 MB when the page
+    continues one that earlier shards began, see ``core/shards.py``)."""
+    if spec.index is not None:  # a secondary index (over several shards: core/index_reads.py)
+        return index_reads.scan([state], spec)
     schema = state.schema
     lo = -(-spec.segment * _HASH_SPACE // spec.total_segments)
     hi = -(-(spec.segment + 1) * _HASH_SPACE // spec.total_segments)
     return _collect(_scan_items(state, lo, hi, spec.exclusive_start), spec.limit, spec.filter,
-                    spec.projection, spec.count_only, schema)
+                    spec.projection, spec.count_only, schema, budget)
 
 
 def _scan_items(state: PartitionState, lo: int, hi: int, start: Item | None) -> Iterator[Item]:
@@ -339,7 +390,8 @@ def _scan_items(state: PartitionState, lo: int, hi: int, start: Item | None) -> 
 
 
 def _collect(items: Iterator[Item], limit: int | None, filt: ast.Condition | None,
-             proj: ast.Projection | None, count_only: bool, schema: keys.KeySchema) -> Page:
+             proj: ast.Projection | None, count_only: bool, schema: keys.KeySchema,
+             budget: int = MAX_PAGE_BYTES) -> Page:
     out: list[Item] = []
     scanned = count = read = 0
     last: Item | None = None
@@ -351,6 +403,27 @@ def _collect(items: Iterator[Item], limit: int | None, filt: ast.Condition | Non
             count += 1
             if not count_only:
                 out.append(projection.project(proj, item) if proj is not None else item)
-        if (limit is not None and scanned >= limit) or read >= MAX_PAGE_BYTES:
+        if (limit is not None and scanned >= limit) or read >= budget:
             return Page(out, count, scanned, read, key_of(schema, last))
     return Page(out, count, scanned, read, None)
+
+
+# --- secondary indexes -----------------------------------------------------------------------
+
+
+def adopt_indexes(state: PartitionState, wanted: indexes_mod.IndexSet, complete: bool = True) -> bool:
+    """Make the state maintain ``wanted`` if its epoch is newer than the one it holds: indexes new
+    to it are built from its items (``complete``) or left empty for :func:`backfill_index`, removed
+    ones dropped.  Returns whether anything changed."""
+    if not indexes_mod.is_newer(state.indexes, wanted):
+        return False
+    state.indexes = indexes_mod.adopt(state.indexes, wanted, state.collections, complete)
+    return True
+
+
+def backfill_index(state: PartitionState, name: str, after: tuple | None, budget: int) -> tuple | None:
+    """One chunk of an online index creation (see ``indexes.backfill_step``); None once complete."""
+    held = state.indexes.states.get(name) if state.indexes is not None else None
+    if held is None or held.complete:
+        return None
+    return indexes_mod.backfill_step(held, state.collections, after, budget)

@@ -10,7 +10,7 @@ import copy
 import datetime
 from typing import Any
 
-from . import errors, keys
+from . import errors, index_tables, indexes, keys, throttle
 
 PAY_PER_REQUEST, PROVISIONED = "PAY_PER_REQUEST", "PROVISIONED"
 
@@ -19,7 +19,11 @@ PAY_PER_REQUEST, PROVISIONED = "PAY_PER_REQUEST", "PROVISIONED"
 # type, creation time, and per log partition the offset it starts at and, once disabled, ends at.
 STREAMS = "_Streams"
 STREAM_RETENTION_SECONDS = 24 * 3600
-INTERNAL_MEMBERS = (STREAMS,)
+# Shards: how many log partitions the table's key space is hashed into (``core/shards.py``), fixed
+# when the table is created (the engine's ``--shards`` setting).  A description without it is of a
+# table made before shards existed: one shard.
+SHARDS = "_Shards"
+INTERNAL_MEMBERS = (STREAMS, SHARDS, indexes.EPOCH)  # the epoch: see core/index_tables.py
 
 
 def _throughput(request: dict, mode: str) -> dict:
@@ -43,11 +47,11 @@ def _throughput(request: dict, mode: str) -> dict:
 
 def new_table_description(request: dict, *, arn: str, table_id: str, now: float) -> dict:
     """Validate a CreateTable request and return the new table's description (status ACTIVE)."""
-    if request.get("GlobalSecondaryIndexes") or request.get("LocalSecondaryIndexes"):
-        raise errors.validation("dynamoray does not support secondary indexes yet")
     schema = keys.key_schema_from_wire(request["KeySchema"], request["AttributeDefinitions"])
-    keys.check_definitions_used(request["AttributeDefinitions"], list(schema.names), has_indexes=False)
     mode = request.get("BillingMode") or PROVISIONED
+    index_members, index_keys = index_tables.created_indexes(request, schema, mode, arn)
+    keys.check_definitions_used(request["AttributeDefinitions"], list(schema.names) + index_keys,
+                                has_indexes=index_tables.has_indexes(request))
     description: dict[str, Any] = {
         "AttributeDefinitions": copy.deepcopy(request["AttributeDefinitions"]),
         "TableName": request["TableName"],
@@ -62,10 +66,13 @@ def new_table_description(request: dict, *, arn: str, table_id: str, now: float)
         "DeletionProtectionEnabled": bool(request.get("DeletionProtectionEnabled", False)),
         "TableClassSummary": {"TableClass": request.get("TableClass") or "STANDARD"},
     }
+    description.update(index_members)  # LocalSecondaryIndexes / GlobalSecondaryIndexes, if any
     if mode == PAY_PER_REQUEST:
         description["BillingModeSummary"] = {
             "BillingMode": PAY_PER_REQUEST, "LastUpdateToPayPerRequestDateTime": now,
         }
+    if request.get("OnDemandThroughput") is not None:  # on-demand maxima (enforced by core/throttle.py)
+        description["OnDemandThroughput"] = throttle.on_demand_throughput(request["OnDemandThroughput"])
     stream = request.get("StreamSpecification")
     if stream is not None:
         view_type = _stream_view_type(stream, creating=True)
@@ -86,8 +93,11 @@ def updated_description(description: dict, request: dict, now: float, stream_off
     changed = False
     mode = request.get("BillingMode")
     current = (description.get("BillingModeSummary") or {}).get("BillingMode", PROVISIONED)
-    if request.get("GlobalSecondaryIndexUpdates") or request.get("ReplicaUpdates"):
-        raise errors.validation("dynamoray does not support secondary indexes or replicas yet")
+    if request.get("ReplicaUpdates"):
+        raise errors.validation("dynamoray does not support replicas yet")
+    if request.get("GlobalSecondaryIndexUpdates"):  # secondary indexes: core/index_tables.py
+        new = index_tables.updated_indexes(new, request, mode or current)
+        changed = True
     if "StreamSpecification" in request:
         new = _update_stream(new, request["StreamSpecification"], now, stream_offsets or {})
         changed = True
@@ -98,8 +108,11 @@ def updated_description(description: dict, request: dict, now: float, stream_off
             new["BillingModeSummary"] = {
                 "BillingMode": PAY_PER_REQUEST, "LastUpdateToPayPerRequestDateTime": now,
             }
-        else:
+        else:  # DynamoDB keeps when it last became on-demand (switches back are limited: core/throttle.py)
+            last = (description.get("BillingModeSummary") or {}).get("LastUpdateToPayPerRequestDateTime")
             new["BillingModeSummary"] = {"BillingMode": PROVISIONED}
+            if last is not None:
+                new["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = last
     if "ProvisionedThroughput" in request or (mode == PROVISIONED and current != PROVISIONED):
         new["ProvisionedThroughput"] = _throughput(request, target)
         changed = True
@@ -108,8 +121,14 @@ def updated_description(description: dict, request: dict, now: float, stream_off
     if "DeletionProtectionEnabled" in request:
         new["DeletionProtectionEnabled"] = bool(request["DeletionProtectionEnabled"])
         changed = True
+    if request.get("OnDemandThroughput") is not None:  # on-demand maxima (core/throttle.py)
+        new["OnDemandThroughput"] = throttle.on_demand_throughput(request["OnDemandThroughput"],
+                                                                  description.get("OnDemandThroughput"))
+        changed = True
     if "TableClass" in request:
         new["TableClassSummary"] = {"TableClass": request["TableClass"]}
+        changed = True
+    if "SSESpecification" in request:  # applied by core.sse once its key is known (operations/update_table.py)
         changed = True
     if not changed:
         raise errors.validation(
@@ -120,6 +139,16 @@ def updated_description(description: dict, request: dict, now: float, stream_off
 
 
 # --- streams -------------------------------------------------------------------------------------
+
+
+def shard_count(description: dict) -> int:
+    """How many shards (log partitions) the table has: 1 for a table made before shards existed."""
+    return int(description.get(SHARDS, 1))
+
+
+def with_shards(description: dict, shards: int) -> dict:
+    """The description with its shard count set to ``shards`` unless it already has one."""
+    return description if SHARDS in description else {**description, SHARDS: shards}
 
 
 def public_description(description: dict) -> dict:

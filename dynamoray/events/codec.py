@@ -10,6 +10,10 @@ Wire format of a stored event (the Confluent wire format when not encrypted):
 A reader decodes with the schema the id names as the writer schema and the newest version it
 knows of that event as the reader schema, so events written by older versions stay readable.
 
+The server's encryption at rest does not use the ``Cipher`` hook: it seals whole records below the
+codec (``events/encryption.py`` wraps the log), so every topic is covered whatever encodes it, and
+the record's topic and partition are authenticated too.  The hook stays for codecs used on their own.
+
 Replay decodes every event of a log, so the common case has a fast path: an event written with
 the newest schema of its name, when that schema is flat (strings, bytes, ints, longs, booleans,
 enums, and unions of null with one of those), is read by a reader compiled from the schema when

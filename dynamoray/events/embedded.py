@@ -70,6 +70,11 @@ class EmbeddedLog(EventLog):
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def directory(self) -> Path:
+        """Where the topic files are (consumer groups keep their offsets beside them: ``consumer.py``)."""
+        return self._dir
+
     def _path(self, topic: str) -> Path:
         return self._dir / f"{check_topic_name(topic)}.db"
 

@@ -3,7 +3,9 @@
 :func:`accesses` maps a validated request body to the :class:`Access` checks DynamoDB makes: one
 for most operations; one per table for BatchGetItem/BatchWriteItem (their own actions); one per
 item for transactions, with the underlying action (``dynamodb:PutItem``, ``UpdateItem``,
-``DeleteItem``, ``ConditionCheckItem``, and ``GetItem`` for TransactGetItems).  Resources are
+``DeleteItem``, ``ConditionCheckItem``, and ``GetItem`` for TransactGetItems); one per PartiQL
+statement (``dynamodb:PartiQLSelect``/``PartiQLInsert``/``PartiQLUpdate``/``PartiQLDelete``,
+``core/partiql/permissions.py``).  Resources are
 table ARNs, ``.../index/<name>`` for index reads, stream ARNs and backup ARNs.
 
 Condition keys (what :func:`leading_keys` and :func:`attributes` compute, only when a policy
@@ -18,6 +20,7 @@ asks for them):
   ``SPECIFIC_ATTRIBUTES`` with a projection, ``ALL_ATTRIBUTES`` without (so a policy requiring
   SPECIFIC_ATTRIBUTES also stops a GetItem that would return every attribute).
 - ``dynamodb:ReturnValues`` and ``dynamodb:ReturnConsumedCapacity``: as sent, when sent.
+- ``dynamodb:FullTableScan``: for a PartiQL SELECT, whether it scans rather than queries.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Mapping
 
-from ..core import errors, values
+from ..core import errors, partiql, values
 from ..core.expressions import ExpressionContext, ast, legacy
 from . import requests
 
@@ -110,6 +113,8 @@ def accesses(service: str, name: str, body: dict, region: str, account: str,
         return [b.item(action, "batch_write", {"TableName": t, "Requests": r}) for t, r in _items(body)]
     if name in ("TransactWriteItems", "TransactGetItems"):
         return _transaction(b, body)
+    if name in _PARTIQL:
+        return _partiql(b, body.get(_PARTIQL[name]) if _PARTIQL[name] else [body])
     if name == "GetRecords" and stream_arn_of is not None:
         return [b.plain(action, stream_arn_of(body.get("ShardIterator", "")))]
     if name in _ANY_RESOURCE:
@@ -121,6 +126,28 @@ def accesses(service: str, name: str, body: dict, region: str, account: str,
         if isinstance(body.get(param), str):
             return [b.plain(action, b.arn(body[param]))]
     return [b.plain(action, "*")]
+
+
+# --- PartiQL: one check per statement, dynamodb:PartiQLSelect/Insert/Update/Delete ----------------
+
+_PARTIQL = {"ExecuteStatement": None, "BatchExecuteStatement": "Statements", "ExecuteTransaction": "TransactStatements"}
+
+
+def _partiql(b: _Builder, specs: Any) -> list[Access]:
+    """A statement that does not parse needs no check: its handler reports the error."""
+    out = []
+    for spec in specs if isinstance(specs, list) else ():
+        if not isinstance(spec, dict):
+            continue
+        try:
+            statement = partiql.prepare(spec.get("Statement", ""), spec.get("Parameters"))
+        except errors.DynamoError:
+            continue
+        source = partiql.source_of(statement)
+        out.append(Access(partiql.permissions.action(statement), b.arn(source.table, source.index),
+                          table_name(source.table), "partiql" if source.index is None else "partiql_index",
+                          statement, dict(b.common)))
+    return out
 
 
 def _items(body: dict) -> list[tuple[str, Any]]:
@@ -174,8 +201,14 @@ def _maps(access: Access) -> list[dict]:
 
 def leading_keys(access: Access, schema: Any) -> tuple[str, ...] | None:
     """The partition-key values the request touches (None when it names none: Scan, control plane)."""
-    if access.shape == "scan" or not access.shape:
+    if access.shape == "scan" or not access.shape or access.shape == "partiql_index":
         return None
+    if access.shape == "partiql":
+        try:
+            found = partiql.permissions.leading_keys(access.spec, schema)
+        except errors.DynamoError:
+            return None  # the handler reports the statement's error
+        return None if found is None else tuple(dict.fromkeys(t for t in map(_key_text, found) if t is not None))
     if access.shape == "query":
         value = requests.key_condition(ExpressionContext(*_placeholders(access.spec)), access.spec, schema).hash_value
         text = _key_text(value)
@@ -186,6 +219,18 @@ def leading_keys(access: Access, schema: Any) -> tuple[str, ...] | None:
         if text is not None:
             found.append(text)
     return tuple(dict.fromkeys(found))
+
+
+def full_table_scan(access: Access, schema: Any) -> str | None:
+    """``dynamodb:FullTableScan`` of a PartiQL SELECT: "true" when it scans the table or index."""
+    if not access.shape.startswith("partiql") or not isinstance(access.spec, partiql.Select):
+        return None
+    if access.shape == "partiql_index":
+        return None if access.spec.where is not None else "true"
+    try:
+        return "true" if partiql.read_plan(access.spec, schema).scan is not None else "false"
+    except errors.DynamoError:
+        return None
 
 
 # --- dynamodb:Attributes ---------------------------------------------------------------------------
@@ -234,6 +279,8 @@ def attributes(access: Access, schema: Any) -> tuple[str, ...] | None:
     """The top-level attribute names the request reads, writes or tests (None: not an item access)."""
     if not access.shape:
         return None
+    if access.shape.startswith("partiql"):
+        return partiql.permissions.attribute_names(access.spec)
     names: set[str] = set()
     for item in _maps(access):
         if isinstance(item, dict):

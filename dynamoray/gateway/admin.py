@@ -237,3 +237,8 @@ async def delete_policy(ctx, body: dict) -> dict:
     arn = _required(body, "PolicyArn")
     await store_of(ctx).execute(lambda s: principals.delete_managed_policy(s, arn))
     return {}
+
+
+from . import admin_hooks  # noqa: E402,F401 - registers the hook operations (DeployHook, ...)
+from . import admin_capacity  # noqa: E402,F401 - usage, audit and auto-scaling operations (GetUsage, ...)
+from . import admin_backups  # noqa: E402,F401 - the restore operations (ListRestores, DescribeRestore)

@@ -32,8 +32,9 @@ class AdminError(Exception):
 
 class AdminClient:
     def __init__(self, endpoint: str, access_key: str, secret_key: str, region: str = "us-east-1",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, ssl_context: Any = None) -> None:
         self.endpoint = endpoint.rstrip("/") + "/"
+        self.ssl_context = ssl_context  # verifies an HTTPS endpoint (None: the system's trust store)
         self._credentials = Credentials(access_key, secret_key)
         self.region = region
         self.timeout = timeout
@@ -46,7 +47,7 @@ class AdminClient:
         SigV4Auth(self._credentials, "dynamodb", self.region).add_auth(request)
         prepared = urllib.request.Request(self.endpoint, data=body, method="POST", headers=dict(request.headers))
         try:
-            with urllib.request.urlopen(prepared, timeout=self.timeout) as response:
+            with urllib.request.urlopen(prepared, timeout=self.timeout, context=self.ssl_context) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             payload = _json(error.read())

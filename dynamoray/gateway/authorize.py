@@ -11,7 +11,8 @@
 - The request context holds the global keys (``aws:username``, ``aws:userid``,
   ``aws:PrincipalArn``, ``aws:PrincipalType``, ``aws:PrincipalAccount``, ``aws:PrincipalTag/*``,
   ``aws:SourceIp`` from the connection, ``aws:CurrentTime``, ``aws:EpochTime``,
-  ``aws:SecureTransport`` (false: no TLS yet), ``aws:RequestedRegion``), the principal's extra
+  ``aws:SecureTransport`` (true on a TLS listener), ``aws:SourceVpce`` and ``aws:VpcSourceIp`` (on a
+  listener with an endpoint id), ``aws:RequestedRegion``), the principal's extra
   session keys, and DynamoDB's keys.  ``dynamodb:LeadingKeys`` and ``dynamodb:Attributes`` cost a
   key-schema lookup and an expression parse, so they are computed only when a policy in play
   tests them.
@@ -32,9 +33,11 @@ from ..core.errors import DynamoError
 from ..events.log import system_clock
 from . import access
 from .admin import ADMIN_SERVICE, is_root
+from .regions import REPLICATION_SERVICE
 from .iam_store import IamStore
 
 LEADING_KEYS, ATTRIBUTES = "dynamodb:leadingkeys", "dynamodb:attributes"
+FULL_TABLE_SCAN = "dynamodb:fulltablescan"  # PartiQL: a SELECT that scans rather than queries
 
 
 def _needed(policies: Sequence[iam.Policy]) -> frozenset[str]:
@@ -47,8 +50,9 @@ def _iso(seconds: int) -> str:
 
 
 def base_context(record: principals.Principal, account: str, region: str, remote: str | None,
-                 now_ms: int) -> dict[str, Any]:
-    """The global condition keys of a request by ``record`` (lower-cased keys)."""
+                 now_ms: int, secure: bool = False, endpoint_id: str | None = None) -> dict[str, Any]:
+    """The global condition keys of a request by ``record`` (lower-cased keys), which came from
+    ``remote`` over TLS when ``secure``, through the listener with endpoint id ``endpoint_id``."""
     role = record.kind == principals.ROLE
     context: dict[str, Any] = {
         "aws:userid": f"{record.principal_id}:{record.name}" if role else record.principal_id,
@@ -57,13 +61,17 @@ def base_context(record: principals.Principal, account: str, region: str, remote
         "aws:principaltype": "AssumedRole" if role else "User",
         "aws:currenttime": _iso(now_ms // 1000),
         "aws:epochtime": str(now_ms // 1000),
-        "aws:securetransport": "false",
+        "aws:securetransport": "true" if secure else "false",
         "aws:requestedregion": region,
     }
     if not role:
         context["aws:username"] = record.name
     if remote:
         context["aws:sourceip"] = remote
+    if endpoint_id:  # our analogue of a VPC endpoint: a listener with an endpoint id
+        context["aws:sourcevpce"] = endpoint_id
+        if remote:
+            context["aws:vpcsourceip"] = remote
     for key, value in record.tags.items():
         context[f"aws:principaltag/{key.lower()}"] = value
     for key, value in record.session_context.items():
@@ -93,10 +101,11 @@ class Authorizer:
 
     # --- the request hook ------------------------------------------------------------------------
 
-    async def __call__(self, ctx: Any, service: str, name: str, body: dict, remote: str | None) -> None:
+    async def __call__(self, ctx: Any, service: str, name: str, body: dict, remote: str | None, *,
+                       secure: bool = False, endpoint_id: str | None = None) -> None:
         principal = ctx.principal
-        if service == ADMIN_SERVICE:
-            return  # the admin handlers admit the root credentials only (admin.store_of)
+        if service == ADMIN_SERVICE or service == REPLICATION_SERVICE:
+            return  # the admin and replication handlers admit the root credentials only (admin.store_of)
         if name == "CreateTable" and self.store.has_resource_policies():
             await self._drop_stale_policies(ctx, body.get("TableName"))
         if is_root(principal):
@@ -105,13 +114,13 @@ class Authorizer:
         if record is None:  # the key was revoked after the signature was checked
             raise errors.unrecognized_client()
         identity = self.store.identity_policies(principal.access_key)
-        base = base_context(record, self.store.account_id, ctx.region, remote, self._clock())
+        base = base_context(record, self.store.account_id, ctx.region, remote, self._clock(), secure, endpoint_id)
         ids = identifiers(record, principal.arn)
         for check in access.accesses(service, name, body, ctx.region, ctx.account_id, self._stream_arn_of):
             resource = self._resource_policies(check.resource)
             context = {**base, **check.context}
             needed = _needed(identity) | _needed(resource)
-            if check.table and (LEADING_KEYS in needed or ATTRIBUTES in needed):
+            if check.table and (LEADING_KEYS in needed or ATTRIBUTES in needed or FULL_TABLE_SCAN in needed):
                 await self._item_keys(ctx, check, needed, context)
             outcome = iam.authorize(identity, resource, iam.Request(check.action, check.resource, context, ids))
             if outcome.decision is not iam.Decision.ALLOW:
@@ -139,6 +148,10 @@ class Authorizer:
             found = access.attributes(check, schema)
             if found is not None:
                 context[ATTRIBUTES] = found
+        if FULL_TABLE_SCAN in needed:
+            scans = access.full_table_scan(check, schema)
+            if scans is not None:
+                context[FULL_TABLE_SCAN] = scans
 
     async def _drop_stale_policies(self, ctx: Any, table: Any) -> None:
         """Before a table is created, forget policies left by an earlier table of that name."""

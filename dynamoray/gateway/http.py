@@ -7,7 +7,7 @@ about 65 µs.  The HTTP layer was most of the cost of a read.
 
 What it speaks: HTTP/1.1 and 1.0, keep-alive (the SDKs' connection pools), ``Content-Length`` and
 ``chunked`` request bodies, ``Expect: 100-continue``, and requests pipelined on one connection
-(answered one at a time, in order).  Every response carries ``Content-Length``.  A malformed request
+(answered one at a time, in order), in the clear or over TLS.  Every response carries ``Content-Length``.  A malformed request
 gets a 400, headers over 64 KiB a 431, a body over ``max_body`` a 413, and the connection is closed.
 """
 
@@ -17,7 +17,7 @@ import asyncio
 import email.utils
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from .. import logs
 
@@ -38,6 +38,8 @@ class HttpRequest:
     body: bytes
     remote: str | None
     version: str = "HTTP/1.1"
+    secure: bool = False  # came over TLS (``aws:SecureTransport``)
+    endpoint_id: str | None = None  # the listener's endpoint id (``aws:SourceVpce``), if it has one
 
 
 @dataclass(slots=True)
@@ -142,7 +144,8 @@ class _Connection(asyncio.Protocol):
         del buffer[:consumed]
         self._head = None
         path, _, query = target.partition("?")
-        return HttpRequest(method, path, query, headers, body, self.remote, version)
+        server = self._server
+        return HttpRequest(method, path, query, headers, body, self.remote, version, server.secure, server.endpoint_id)
 
     def _await_body(self, headers: dict[str, str]) -> None:
         """The body is not all here yet (a client that asked first is told to send it)."""
@@ -167,6 +170,8 @@ class _Connection(asyncio.Protocol):
             return False
         body = response.body
         extra = "".join(f"{name}: {value}\r\n" for name, value in response.headers)
+        if self._server.server_id is not None:
+            extra += f"x-dynamoray-gateway: {self._server.server_id}\r\n"
         if not keep_alive:
             extra += "Connection: close\r\n"
         elif version == "HTTP/1.0":
@@ -245,18 +250,31 @@ def _dechunk(buffer: bytearray, start: int, max_body: int) -> tuple[bytes | None
 
 
 class HttpServer:
-    """Serves ``handler`` on a listening socket; :meth:`close` drops every connection."""
+    """Serves ``handler`` on a listening socket; :meth:`close` drops every connection.
 
-    def __init__(self, handler: Handler, *, max_body: int) -> None:
+    With ``ssl`` (an ``ssl.SSLContext``, see ``tls.py``) it speaks HTTPS only; ``endpoint_id``
+    is this listener's endpoint id, which requests carry (``aws:SourceVpce``)."""
+
+    def __init__(self, handler: Handler, *, max_body: int, ssl: Any = None, endpoint_id: str | None = None,
+                 reuse_port: bool = False, server_id: str | None = None) -> None:
         self.handler = handler
+        # gateway replicas (``replicas.py``): every process binds the same port with SO_REUSEPORT and
+        # the kernel spreads the connections over them; ``server_id`` names this process in an
+        # ``x-dynamoray-gateway`` header on every response
+        self.reuse_port = reuse_port
+        self.server_id = server_id
         self.max_body = max_body
+        self.ssl = ssl
+        self.secure = ssl is not None
+        self.endpoint_id = endpoint_id or None
         self.clock = _Clock()
         self.connections: set[_Connection] = set()
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), host, port, reuse_address=True)
+        self._server = await loop.create_server(lambda: _Connection(self), host, port, reuse_address=True,
+                                                reuse_port=self.reuse_port or None, ssl=self.ssl)
         return self._server.sockets[0].getsockname()[:2]
 
     async def close(self) -> None:

@@ -8,6 +8,14 @@ access key with the :class:`~.auth.Authenticator`.  :meth:`IamStore.execute` run
 ``core.principals`` under a lock: decide against the state, append the events, and fold them in
 only once they are durable (then keys are (un)registered and the policy caches dropped).
 
+Several gateway processes (``serve --gateways N``, ``replicas.py``) share the topic: each one
+follows it (:meth:`IamStore.catch_up`, every ``follow_interval`` seconds and before every change),
+so a user, key or policy made through one process reaches the others within that interval, much
+like IAM's own propagation delay.  Each process opens the writer when it changes something; a
+writer fenced by another process's is opened again, the state caught up, and the command decided
+again (optimistic concurrency: a decision is only appended by the topic's current writer, from
+state that holds every record before its epoch).
+
 Ids and secrets are generated here (``secrets``), like AWS's: user ids ``AIDA...``, role ids
 ``AROA...``, access key ids ``AKIA...`` and 40-character secret keys.  Secrets never reach a log line.
 """
@@ -24,11 +32,12 @@ from .. import logs
 from ..actors import records
 from ..core import errors, iam, principals
 from ..core.principals import IamState
-from ..events.log import EventLog, TopicExistsError, system_clock
+from ..events.log import EventLog, FencedError, TopicExistsError, system_clock
 from ..schemas.events import AccessKeyCreated, AccessKeyDeleted, PrincipalDeleted
 from .auth import Authenticator, Principal
 
 IAM_TOPIC = "dynamoray.iam"
+FENCED_RETRIES = 5  # a change fenced this many times in a row (writers of other processes) fails
 _ID_CHARS = string.ascii_uppercase + "234567"
 log = logs.get("iam")
 
@@ -70,6 +79,9 @@ class IamStore:
         self._writer = None
         self._lock = asyncio.Lock()
         self._identity_cache: dict[str, tuple[iam.Policy, ...]] = {}
+        self.follow_interval: float | None = None  # seconds between catch-ups (gateway replicas); None: never
+        self._next = 0  # the offset of the next record to fold
+        self._following: asyncio.Task | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -80,6 +92,8 @@ class IamStore:
         for key in self.state.keys.values():
             self._register(key)
         log.info("iam_opened", principals=len(self.state.principals), keys=len(self.state.keys))
+        if self.follow_interval is not None:
+            self._following = asyncio.get_running_loop().create_task(self._follow(), name="iam-follow")
 
     def _replay(self) -> IamState:
         try:
@@ -88,11 +102,51 @@ class IamStore:
             pass
         self._writer = self._log.open_writer(IAM_TOPIC, 0)
         state = IamState()
-        for value in records.read_all(self._log, IAM_TOPIC):
+        for offset, value in records.read_all_with_offsets(self._log, IAM_TOPIC):
             state = principals.evolve(state, records.decode_catalog(value))
+            self._next = offset + 1
         return state
 
+    def _read_new(self) -> list[tuple[int, Any]]:
+        """The records after the last one folded (blocking: on a worker thread)."""
+        found, offset = [], max(self._next, self._log.start_offset(IAM_TOPIC, 0))
+        while True:
+            batch = self._log.read(IAM_TOPIC, 0, offset, 1000)
+            if not batch:
+                return found
+            found.extend((record.offset, records.decode_catalog(record.value)) for record in batch)
+            offset = batch[-1].offset + 1
+
+    async def catch_up(self) -> int:
+        """Fold the records other processes appended since the last catch-up; how many there were."""
+        async with self._lock:  # never while a change of ours is between its append and its fold
+            return await self._catch_up()
+
+    async def _catch_up(self) -> int:
+        if self._log is None:
+            return 0
+        new = await asyncio.to_thread(self._read_new)
+        for offset, event in new:
+            if offset >= self._next:  # (a concurrent catch-up may have folded it)
+                self._apply(event)
+                self._next = offset + 1
+        return len(new)
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(self.follow_interval)
+            try:
+                await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the log may be briefly unavailable: try again next round
+                log.exception("iam_follow_failed")
+
     async def close(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
+            self._following = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -104,16 +158,25 @@ class IamStore:
         async with self._lock:
             if self._writer is None:
                 raise errors.service_unavailable("The IAM store is not open")
-            events = command(self.state)
-            if events:
+            for _ in range(FENCED_RETRIES):
+                await self._catch_up()  # what other gateway processes changed
+                events = command(self.state)
+                if not events:
+                    return events
                 try:
-                    await asyncio.to_thread(self._writer.append, [records.encode_catalog(e) for e in events])
+                    offsets = await asyncio.to_thread(self._writer.append, [records.encode_catalog(e) for e in events])
+                except FencedError:  # another process wrote meanwhile: take the writer back, decide again
+                    fenced, self._writer = self._writer, await asyncio.to_thread(self._log.open_writer, IAM_TOPIC, 0)
+                    fenced.close()
+                    continue
                 except Exception:
                     log.exception("iam_append_failed")
                     raise errors.internal_server_error("The IAM change could not be made durable") from None
-            for event in events:
-                self._apply(event)
-            return events
+                for event in events:
+                    self._apply(event)
+                self._next = max(self._next, offsets[-1] + 1)
+                return events
+            raise errors.service_unavailable("The IAM store is busy with changes from other gateway processes")
 
     def _apply(self, event: Any) -> None:
         if isinstance(event, AccessKeyDeleted):

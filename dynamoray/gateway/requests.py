@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..core import errors, values
+from ..core import errors, index_tables, values
 from ..core.expressions import ExpressionContext, ast, legacy
 from . import capacity
 
@@ -96,4 +96,7 @@ async def run_write(ctx, body: dict, ex: ExpressionContext, command) -> dict:
     response: dict = {}
     if outcome.attributes:
         response["Attributes"] = outcome.attributes
-    return capacity.attach(response, capacity.for_write(body, table, outcome.old_size, outcome.new_size))
+    if body.get("ReturnItemCollectionMetrics") == "SIZE" and outcome.collection is not None:  # a table with LSIs
+        response["ItemCollectionMetrics"] = index_tables.collection_metrics(outcome.collection)
+    consumed = capacity.for_write(body, table, outcome.old_size, outcome.new_size, outcome.index_writes)
+    return capacity.attach(response, consumed)

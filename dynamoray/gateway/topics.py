@@ -12,7 +12,7 @@ import asyncio
 from typing import Any, Awaitable, Callable, Iterator
 
 from ..actors import records
-from ..events.log import EventLog, TopicExistsError
+from ..events.log import EventLog, FencedError, TopicExistsError
 
 
 class GatewayTopic:
@@ -45,7 +45,13 @@ class GatewayTopic:
             await asyncio.to_thread(self._append, events)
 
     def _append(self, events: list[Any]) -> None:
-        self._writer.append([records.CODEC.encode(event) for event in events])
+        values = [records.CODEC.encode(event) for event in events]
+        try:
+            self._writer.append(values)
+        except FencedError:  # another gateway process (``serve --gateways N``) took the writer: take it back
+            fenced, self._writer = self._writer, self.log.open_writer(self.name, 0)
+            fenced.close()
+            self._writer.append(values)
 
     def events(self, since_ms: int | None = None) -> Iterator[Any]:
         """Every event, oldest first (from the first one committed at or after ``since_ms``); a

@@ -129,6 +129,8 @@ class UsageMeter:
             self._last_sample = now
 
     def sample_due(self) -> bool:
+        if self.storage_interval == float("inf"):  # another gateway process samples (``replicas.py``)
+            return False
         return self._last_sample is None or self.wall() - self._last_sample >= self.storage_interval
 
     async def close(self) -> None:

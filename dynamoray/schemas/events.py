@@ -49,12 +49,21 @@ SCHEMA_IDS: tuple[tuple[int, str, int], ...] = (
     (22, "BackupCreated", 1),
     (23, "BackupDeleted", 1),
     (24, "ContinuousBackupsChanged", 1),
+    (25, "HookDeployed", 1),
+    (26, "HookRemoved", 1),
+    (27, "DataKeyCreated", 1),
+    (28, "AuditRecorded", 1),
+    (29, "AuditSettingsChanged", 1),
+    (30, "UsageRecorded", 1),
+    (31, "StorageSampled", 1),
+    (32, "ScalingPolicyChanged", 1),
+    (33, "ItemChanged", 2),
 )
 
 # Avro ``bytes`` fields whose model value is JSON (encoded with orjson).
 JSON_FIELDS = frozenset(
     {"keys", "old_image", "new_image", "description", "time_index", "participants", "tags", "spec", "session_context",
-     "changes"}
+     "changes", "audit", "policy"}
 )
 
 
@@ -71,6 +80,9 @@ class ItemChanged:
     principal: str | None = None
     principal_type: str | None = None
     request_id: str | None = None
+    # global tables (core/replication.py): the change's version is (origin_timestamp, region), the
+    # region empty for this one; None for a change without a version (a table with no replicas)
+    origin_timestamp: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +289,97 @@ class ContinuousBackupsChanged:
 
 BACKUP_EVENTS = (BackupCreated, BackupDeleted, ContinuousBackupsChanged)
 EVENT_TYPES.update({cls.__name__: cls for cls in BACKUP_EVENTS})
+
+
+# --- stored-procedure hooks (topic dynamoray.hooks; folded by dynamoray.core.hooks) --------------
+
+
+@dataclass(frozen=True, slots=True)
+class HookDeployed:
+    name: str
+    table_name: str
+    spec: dict[str, Any]  # the DeployHook settings (core.hooks.HookSpec.to_wire)
+    function: bytes  # the function, pickled by value
+    source: str  # where it came from, e.g. "orders_hooks:totals"
+    deployed_at: int  # ms
+
+
+@dataclass(frozen=True, slots=True)
+class HookRemoved:
+    name: str
+    removed_at: int  # ms
+
+
+HOOK_EVENTS = (HookDeployed, HookRemoved)
+EVENT_TYPES.update({cls.__name__: cls for cls in HOOK_EVENTS})
+
+
+# --- encryption at rest (topic dynamoray.keys, never encrypted itself; folded by core.encryption) ---
+
+
+@dataclass(frozen=True, slots=True)
+class DataKeyCreated:
+    key_id: str  # 16 hex digits: the id sealed records name
+    master_key: str  # the ARN of the master key that wraps it
+    wrapped: bytes  # the data key, wrapped by the key provider (keyring or KMS ciphertext blob)
+    created: int  # ms
+
+
+EVENT_TYPES[DataKeyCreated.__name__] = DataKeyCreated
+
+
+# --- audit, usage and capacity policies (topics dynamoray.audit, dynamoray.audit.settings,
+# dynamoray.usage, dynamoray.capacity; folded by dynamoray.core.audit / usage / scaling) --------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecorded:
+    audit: dict[str, Any]  # one CloudTrail-shaped record (core.audit.record)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettingsChanged:
+    table_name: str  # "*": every table
+    data_plane: bool  # record the table's data-plane calls too
+    changed_at: int  # ms
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecorded:
+    """Request units consumed on a table during part of a UTC day (half-units)."""
+
+    table_name: str
+    day: str  # YYYY-MM-DD (UTC)
+    billing_mode: str  # PROVISIONED | PAY_PER_REQUEST (when the units were consumed)
+    read_units: int  # half-units
+    write_units: int  # half-units
+    replicated_write_units: int = 0  # half-units (global tables)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSampled:
+    """A table's size and settings, standing for the ``covers`` ms before ``sampled_at``."""
+
+    table_name: str
+    sampled_at: int  # ms
+    covers: int  # ms
+    size_bytes: int
+    billing_mode: str
+    provisioned_read: int
+    provisioned_write: int
+    backup_bytes: int  # on-demand backups of the table
+    pitr: bool  # point-in-time recovery enabled (billed on the table's size)
+
+
+@dataclass(frozen=True, slots=True)
+class ScalingPolicyChanged:
+    table_name: str
+    index_name: str | None = None
+    policy: dict[str, Any] | None = None  # core.scaling.ScalingPolicy.to_wire(), None: removed
+
+
+CAPACITY_EVENTS = (AuditRecorded, AuditSettingsChanged, UsageRecorded, StorageSampled, ScalingPolicyChanged)
+EVENT_TYPES.update({cls.__name__: cls for cls in CAPACITY_EVENTS})
 
 
 def schema_file(name: str, version: int) -> str:

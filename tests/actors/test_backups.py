@@ -7,7 +7,8 @@ import asyncio
 import time
 
 from dynamoray.actors import records, snapshots
-from dynamoray.actors.backups import BACKUPS_TOPIC, items_of, offset_at, service_for, table_at, table_topic
+from dynamoray.actors.backups import BACKUPS_TOPIC, service_for, table_topic
+from dynamoray.actors.cuts import items_of, offset_at, offsets_at, table_at, tables_at
 from dynamoray.actors.local import LocalEngine
 from dynamoray.actors.snapshots import SnapshotStore
 from dynamoray.core import keys
@@ -136,3 +137,37 @@ def test_the_catalog_is_a_topic_of_the_engines_log():
     (event,) = asyncio.run(scenario())
     assert type(event).__name__ == "BackupCreated" and event.backup_name == "one"
     assert event.created <= time.time() * 1000
+
+
+def test_every_instant_across_a_two_shard_commit_restores_all_of_it_or_none():
+    """Each record of a transaction across two shards is stamped a millisecond after the previous
+    one; restoring to every millisecond across its commit gives the items before it or after it,
+    never a mix: from the first sign of the COMMIT in either shard on, all of it."""
+    now = [1_700_000_000_000]
+    log = MemoryLog(clock=lambda: now[0])
+    topic = table_topic(TABLE)
+    log.create_topic(topic, 2)
+    on = [log.open_writer(topic, shard) for shard in range(2)]
+
+    def append(shard: int, value: bytes) -> None:
+        now[0] += 1
+        on[shard].append([value])
+
+    tx = {0: PreparedTransaction("tx-1", ({"p": {"S": "a"}},), (change("a", "tx", "0"),)),
+          1: PreparedTransaction("tx-1", ({"p": {"S": "b"}},), (change("b", "tx", "0"),))}
+    for shard, p in ((0, "a"), (1, "b")):
+        append(shard, records.change_encoder(TABLE, shard)(change(p, "0")))
+    written = now[0]
+    for shard in (0, 1):
+        append(shard, records.encode_prepared(TABLE, tx[shard], shard))
+    first_sign = now[0] + 1
+    for shard in (1, 0):  # shard 1 applies its part first
+        append(shard, records.encode_transaction_change(TABLE, "tx-1", tx[shard].changes[0], shard))
+        append(shard, records.encode_released(TABLE, "tx-1", "COMMIT", shard))
+    seen = {}
+    for ms in range(written, now[0] + 2):
+        cuts = offsets_at(log, TABLE, ms / 1000)
+        seen[ms] = {i["p"]["S"]: i["v"]["S"] for i in items_of(*tables_at(log, TABLE, SCHEMA, cuts))}
+    for ms, found in seen.items():
+        assert found == ({"a": "tx", "b": "tx"} if ms >= first_sign else {"a": "0", "b": "0"}), (ms, found)
+    assert len(seen) == 8  # before the prepares, between them, at each commit record, after

@@ -61,7 +61,9 @@ def test_tables_and_items_through_the_engine():
         await engine.set_tags("t", {"k": "v"})
         described = await engine.describe_table("t")
         got = await engine.get("t", key("a"))
-        end = (await engine.stream_log()).end_offset(f"dynamoray.table.{created['TableId']}", 0)
+        log, topic = await engine.stream_log(), f"dynamoray.table.{created['TableId']}"
+        assert log.partition_count(topic) == 4  # the engine's default shard count
+        end = sum(log.end_offset(topic, shard) for shard in range(4))
         deleted = await engine.delete_table("t")
         with pytest.raises(DynamoError) as after:
             await engine.get("t", key("a"))

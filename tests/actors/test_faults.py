@@ -1,8 +1,8 @@
 """Fault and consistency tests on real Ray actors.
 
-- kill -9 a partition host during a stream of writes from several concurrent clients: after Ray
-  restarts it, every acknowledged write is there; an unacknowledged one is fully there or absent;
-  a counter is never incremented twice (``max_task_retries=0``).
+- kill -9 a partition host during a stream of writes from several concurrent clients to every shard
+  of a table: after Ray restarts it, every acknowledged write is there; an unacknowledged one is
+  fully there or absent; a counter is never incremented twice (``max_task_retries=0``).
 - A strongly consistent read after an acknowledged write always sees it, also while partitions
   keep hibernating and reopening from the log between the write and the read.
 """
@@ -15,10 +15,12 @@ import signal
 import time
 
 from dynamoray.actors.client import host_index
+from dynamoray.core import tables
 from dynamoray.core.commands import ScanSpec
 from dynamoray.core.errors import DynamoError
+from dynamoray.core.shards import value_shard
 
-from .conftest import start_cluster
+from .conftest import SHARDS, start_cluster
 from .helpers import RETRYABLE, description, increment, key, put, retrying
 
 CLIENTS = 4
@@ -88,9 +90,11 @@ def test_kill_9_of_a_host_loses_no_acknowledged_write_and_applies_none_twice(clu
 
         pids, *_ = await asyncio.gather(killer(), *(c.run(restarted, deadline) for c in clients))
         page = await retrying(lambda: engine.scan("t", ScanSpec()))
-        return clients, pids, {item["p"]["S"]: item for item in page.items}
+        return created, clients, pids, {item["p"]["S"]: item for item in page.items}
 
-    clients, (old_pid, new_pid), items = run(scenario())
+    created, clients, (old_pid, new_pid), items = run(scenario())
+    shards = tables.shard_count(created)
+    assert shards == SHARDS and {value_shard({"S": k}, shards) for k in items} == set(range(shards))  # all written
     assert new_pid != old_pid
     assert sum(len(c.unknown) + c.counter_unknown for c in clients) > 0  # the kill did hit writes
     for c in clients:

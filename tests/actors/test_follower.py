@@ -233,6 +233,30 @@ def test_replay_skips_records_that_are_not_item_changes():
     from dynamoray.schemas.events import LeaderEpochStarted
 
     leader.writer.append([records.CODEC.encode(LeaderEpochStarted(ref.table_id, 0, 2, "host-1"))])
-    state, next_offset = follower_mod.replay(log, ref)
-    assert (state.item_count, next_offset, state.applied_offset) == (1, 2, 1)
+    (state,) = follower_mod.replay(log, ref)  # one state per shard (the topic has one partition)
+    assert (state.item_count, state.applied_offset) == (1, 1)
     assert isinstance(log.read(ref.topic, 0, 1)[0], Record)
+
+
+def test_a_follower_whose_position_was_truncated_is_reopened_from_a_snapshot(tmp_path):
+    """Log retention may truncate records a follower idle for long still needs: that read goes to
+    the leader (FollowerUnavailable), and the next one reopens the follower from the snapshot."""
+    from dynamoray.actors.snapshots import SnapshotStore, capture, rebuild, write_snapshot
+
+    log = MemoryLog()
+    _, ref = new_table(log, "t")
+    leader = Leader(log, ref)
+    clock = Clock()
+    store = SnapshotStore(tmp_path)
+    followers = FollowerSet(SharedLog(log), max_staleness=0.005, clock=clock, snapshots=store)
+    leader.put(("a", "1"))
+    assert value(run(followers.get(ref, key("a")))) == "1"
+    leader.put(("a", "2"), ("b", "1"))
+    header, captured = capture(rebuild(log, ref.topic, ref.table_id, ref.schema).state, ref.table_id)
+    write_snapshot(store, log, ref.topic, header, captured)
+    log.truncate_before(ref.topic, 0, header.replay_from)  # what retention does
+    leader.put(("b", "2"))
+    clock.now += 1
+    with pytest.raises(follower_mod.FollowerUnavailable):
+        run(followers.get(ref, key("a")))
+    assert [value(run(followers.get(ref, key(p)))) for p in "ab"] == ["2", "2"]

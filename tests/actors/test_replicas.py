@@ -251,6 +251,7 @@ def test_two_leaders_of_a_partition_never_both_append(ray_session, tmp_path):
     from dynamoray.actors import options, records
     from dynamoray.actors.client import RemoteActor, table_ref
     from dynamoray.actors.host import EmbeddedLogAt, LogPerTopic
+    from dynamoray.core.shards import value_shard
     from dynamoray.events.embedded import EmbeddedLog
 
     cluster, engine = start_cluster(tmp_path, hosts=1)
@@ -285,8 +286,10 @@ def test_two_leaders_of_a_partition_never_both_append(ray_session, tmp_path):
         ref, outcomes = run(scenario())
         log = EmbeddedLog(cluster.config.log_dir)
         try:
-            events = [records.CODEC.decode(r.value) for r in log.read(ref.topic, 0, 0, 1000)]
-            logged = [e.keys["p"]["S"] for e in events if type(e).__name__ == "ItemChanged"]
+            logged = {}  # shard -> the items it logged, in log order
+            for shard in range(log.partition_count(ref.topic)):
+                events = [records.CODEC.decode(r.value) for r in log.read(ref.topic, shard, 0, 1000)]
+                logged[shard] = [e.keys["p"]["S"] for e in events if type(e).__name__ == "ItemChanged"]
         finally:
             log.close()
     finally:
@@ -297,6 +300,8 @@ def test_two_leaders_of_a_partition_never_both_append(ray_session, tmp_path):
         run(engine.close())
         cluster.shutdown()
     acked = [p for p, ok in outcomes if ok]
-    assert logged == acked  # every acknowledged write once, in order, and nothing else
+    assert len(logged) == 4  # a shard per log partition, each fenced by every takeover
+    for shard, items in logged.items():  # every acknowledged write once, in order, and nothing else
+        assert items == [p for p in acked if value_shard({"S": p}, len(logged)) == shard]
     assert len(acked) < len(outcomes)  # fenced appends were refused, not acknowledged
     assert {p[0] for p in acked} == {"e", "u"}  # both took turns leading

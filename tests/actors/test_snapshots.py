@@ -197,13 +197,13 @@ def test_the_local_engine_snapshots_every_n_events_and_reopens_from_snapshot_plu
 
     async def write_some(count: int) -> LocalEngine:
         engine = LocalEngine(EmbeddedLog(tmp_path / "log"), snapshots=SnapshotStore(tmp_path / "snap"),
-                             snapshot_policy=policy)
+                             snapshot_policy=policy, shards=1)  # one shard: the offsets are those of its log
         await engine.open()
         if "t" not in await engine.list_tables():
             await engine.create_table(desc)
         for i in range(count):
             await engine.write("t", put(f"k{i % 120}", v=str(i)))
-            await _settle(engine._snapshotters["t"])  # one at a time: the offsets are then exact
+            await _settle(engine._groups["t"].shards[0].snapshots)  # one at a time: the offsets are then exact
         return engine
 
     async def first():
@@ -273,7 +273,7 @@ def test_the_host_deletes_a_dropped_tables_snapshots(tmp_path):
         host = PartitionHost(logs, snapshots=store, snapshot_policy=SnapshotPolicy(every_events=5))
         for i in range(12):
             await host.write(ref, put(f"k{i}"))
-        snaps = host._open[ref.table_id].snapshots
+        snaps = host._open[ref.table_id].group.shards[0].snapshots
         await _settle(snaps)
         before = store.offsets(ref.table_id)
         await host.drop(ref)

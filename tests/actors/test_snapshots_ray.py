@@ -15,7 +15,9 @@ from .helpers import description, key, put
 
 def test_a_new_cluster_on_the_same_data_reopens_tables_from_their_snapshots(ray_session, tmp_path):
     policy = SnapshotPolicy(every_events=100)
-    cluster, engine = start_cluster(tmp_path, snapshot_policy=policy)
+    # one shard, so the snapshot offsets are those of the 450 writes (multi-shard snapshots and
+    # reopening: tests/actors/test_shards.py)
+    cluster, engine = start_cluster(tmp_path, snapshot_policy=policy, shards=1)
     try:
         async def write():
             await engine.create_table(description("t"))
@@ -29,7 +31,7 @@ def test_a_new_cluster_on_the_same_data_reopens_tables_from_their_snapshots(ray_
     finally:
         cluster.shutdown()
     assert newest >= 400  # next to the log: <data>/snapshots
-    cluster, engine = start_cluster(tmp_path, snapshot_policy=policy)
+    cluster, engine = start_cluster(tmp_path, snapshot_policy=policy, shards=1)
     try:
         item = asyncio.run(engine.get("t", key("k49"), consistent=True))  # the leader, on a host
         replayed = sum(actor.call_sync("info")["replayed"] for actor in cluster.hosts)

@@ -41,8 +41,8 @@ def pipeline_on(log: MemoryLog, topic: str = "dynamoray.table.t1") -> WritePipel
                          txn=records.TransactionEncoder("t1"))
 
 
-def events(log: MemoryLog, topic: str) -> list:
-    return [records.CODEC.decode(value) for value in records.read_all(log, topic)]
+def events(log: MemoryLog, topic: str, shard: int = 0) -> list:
+    return [records.CODEC.decode(value) for value in records.read_all(log, topic, shard)]
 
 
 def replayed(log: MemoryLog, topic: str) -> partition.PartitionState:
@@ -200,8 +200,17 @@ def transfer(engine: LocalEngine, amount: int, token: str | None = None, *tables
     src, dst = tables or ("src", "dst")
     debit = UpdateCommand(key("acct"), ex.update("ADD n :m"), ex.condition("n >= :a"))
     credit = UpdateCommand(key("acct"), ExpressionContext(None, {":a": {"N": str(amount)}}).update("ADD n :a"))
-    actions = (saga.Action(engine._participant(src), debit), saga.Action(engine._participant(dst), credit))
+    actions = (saga.Action(engine._participant(src, debit), debit), saga.Action(engine._participant(dst, credit), credit))
     return saga.TransactWrite(actions, token, f"hash-{amount}" if token else None)
+
+
+def prepared(engine: LocalEngine, table: str) -> bool:
+    """Whether a transaction holds locks in some shard of ``table``."""
+    return engine._group(table).has_prepared()
+
+
+def locks(engine: LocalEngine, table: str) -> dict:
+    return {token: txn for state in engine._group(table).states for token, txn in state.locks.items()}
 
 
 async def balances(engine: LocalEngine, *tables: str) -> list[int]:
@@ -219,7 +228,7 @@ def test_a_crash_after_the_commit_decision_is_finished_by_the_restart():
             await coordinator.transact_write(transfer(engine, 3))
         assert caught.value.error_type == "InternalServerError"  # decided, not applied everywhere
         assert await balances(engine, "src", "dst") == [7, 10]
-        assert engine._pipeline("dst").state.prepared  # still locked
+        assert prepared(engine, "dst")  # still locked
 
     async def after_restart():
         engine = LocalEngine(log)
@@ -229,8 +238,9 @@ def test_a_crash_after_the_commit_decision_is_finished_by_the_restart():
     run(before_crash())
     engine, amounts = run(after_restart())
     assert amounts == [7, 13]
-    assert not engine._pipeline("dst").state.locks and not engine._pipeline("src").state.locks
-    committed = [e for e in events(log, table_topic(engine._participant("dst").table_id))
+    assert not locks(engine, "dst") and not locks(engine, "src")
+    dst_topic = table_topic(engine._group("dst").table_id)
+    committed = [e for shard in range(log.partition_count(dst_topic)) for e in events(log, dst_topic, shard)
                  if isinstance(e, ItemChanged) and e.transaction_id is not None]
     assert len(committed) == 1
     kinds = [type(e).__name__ for e in events(log, COORDINATOR_TOPIC)]
@@ -245,7 +255,7 @@ def test_a_crash_before_any_decision_is_aborted_by_the_restart():
         participants = LocalParticipants(engine)
         request = transfer(engine, 4)
         await participants.prepare(0, "orphan", [(a.participant, [a.command]) for a in request.actions])
-        assert engine._pipeline("src").state.prepared
+        assert prepared(engine, "src")
 
     async def after_restart():
         engine = LocalEngine(log)
@@ -256,7 +266,7 @@ def test_a_crash_before_any_decision_is_aborted_by_the_restart():
     run(before_crash())
     engine, amounts = run(after_restart())
     assert amounts == [11, 10]
-    assert all(not engine._pipeline(t).state.prepared for t in ("src", "dst"))
+    assert all(not prepared(engine, t) for t in ("src", "dst"))
 
 
 def test_resolve_answers_pending_while_running_and_abort_for_unknown_transactions():
@@ -422,10 +432,10 @@ def test_an_unclear_decision_append_is_settled_by_the_log(mode, applied):
             outcome = "ok"
         except DynamoError as error:
             outcome = error.error_type
-        locks = [engine._pipeline(t).state.locks for t in ("src", "dst")]
-        return outcome, await balances(engine, "src", "dst"), locks
+        held = [locks(engine, t) for t in ("src", "dst")]
+        return outcome, await balances(engine, "src", "dst"), held
 
-    outcome, amounts, locks = run(scenario())
+    outcome, amounts, held = run(scenario())
     assert outcome == ("ok" if applied else "InternalServerError")
     assert amounts == ([9, 11] if applied else [10, 10])
-    assert locks == [{}, {}]
+    assert held == [{}, {}]

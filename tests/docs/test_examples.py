@@ -23,6 +23,7 @@ def _examples():
 @pytest.mark.parametrize("code", list(_examples()))
 def test_example_runs(code, server, tmp_path, monkeypatch):
     monkeypatch.setenv("DYNAMORAY_ENDPOINT", server.endpoint)
+    monkeypatch.setenv("DYNAMORAY_DAX_ENDPOINT", server.dax_endpoint)  # the accelerator (docs/accelerator.md)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

@@ -7,6 +7,8 @@ The ``server`` fixture is parametrized by engine, so the whole suite runs twice:
 in-process ``LocalEngine``) and on ``ray`` (a ``RayEngine`` over a catalog actor and two partition
 host actors on the session's Ray, with the embedded log in a temporary directory), and a third time
 on ``local-kafka`` (the ``LocalEngine`` on a ``KafkaLog`` against the session's Tansu broker).
+Every engine gives its tables ``SHARDS`` shards (log partitions), so the whole suite runs on
+multi-shard tables.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from dynamoray.gateway.runner import BackgroundServer, build_gateway
 from dynamoray.gateway.server import ServerConfig
 
 ACCESS_KEY, SECRET_KEY = "AKIDTESTTESTTEST", "test-secret-key"
+SHARDS = 4  # of every table the e2e suite creates
 REGION = "us-east-1"
+TTL_INTERVAL = 0.5  # the TTL sweeper's pause between rounds (tests/e2e/test_ttl.py)
 
 
 @pytest.fixture(scope="session", params=["local", "ray", "local-kafka"])
@@ -34,18 +38,23 @@ def server(request, tmp_path_factory):
         from dynamoray.actors.cluster import Cluster, ClusterConfig
 
         log_dir = tmp_path_factory.mktemp("e2e-log")
-        cluster = Cluster(ClusterConfig(log_dir=str(log_dir), prefix=f"e2e-{uuid.uuid4().hex[:8]}"))
+        cluster = Cluster(ClusterConfig(log_dir=str(log_dir), prefix=f"e2e-{uuid.uuid4().hex[:8]}", shards=SHARDS))
         engine = cluster.start()
     elif request.param == "local-kafka":
         from dynamoray.events.kafka import KafkaLog
         from tests.kafka_broker import log_config
 
-        engine = LocalEngine(KafkaLog(log_config(request.getfixturevalue("tansu"))))
+        engine = LocalEngine(KafkaLog(log_config(request.getfixturevalue("tansu"))), shards=SHARDS)
     else:
-        engine = LocalEngine()
+        engine = LocalEngine(shards=SHARDS)
     asyncio.run(engine.open())
-    gateway = build_gateway(engine, ACCESS_KEY, SECRET_KEY, ServerConfig(region=REGION))
+    gateway = build_gateway(engine, ACCESS_KEY, SECRET_KEY, ServerConfig(region=REGION),
+                            ttl_interval=TTL_INTERVAL)
+    from dynamoray.gateway import accelerator  # the accelerator's port (docs/accelerator.md's examples)
+
+    dax = accelerator.attach(gateway)
     background = BackgroundServer(gateway).start()
+    background.dax_endpoint = background.listen(gateway=dax)
     yield background
     background.stop()
     asyncio.run(engine.close())

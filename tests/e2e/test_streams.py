@@ -3,6 +3,9 @@
 
 The 15 minute iterator expiry is tested with an iterator the server itself signed with an old
 issue time; the 24 hour trim with a server whose log clock runs 25 hours behind.
+
+Tables have several shards (``conftest.SHARDS``), so a stream has one shard per log partition: the
+tests read the stream shard of the partition key they wrote (``shard_of``), or every shard.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from dynamoray.actors.local import LocalEngine
+from dynamoray.core.shards import value_shard
 from dynamoray.events import streams as stream_view
 from dynamoray.events.memory import MemoryLog
 from dynamoray.gateway import streams as gateway_streams
 from dynamoray.gateway.runner import BackgroundServer, build_gateway
 from dynamoray.gateway.server import ServerConfig
 
-from .conftest import ACCESS_KEY, REGION, SECRET_KEY, make_client, unique
+from .conftest import ACCESS_KEY, REGION, SECRET_KEY, SHARDS, make_client, unique
 
 VIEW_TYPES = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 LABEL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}")
@@ -55,14 +59,38 @@ def stream_table(ddb, view_type: str = "NEW_AND_OLD_IMAGES") -> tuple[str, str]:
     return created["TableName"], created["LatestStreamArn"]
 
 
-def shard_of(streams, arn: str) -> str:
-    return streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+def shard_ids(streams, arn: str) -> list[str]:
+    return [s["ShardId"] for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]]
 
 
-def iterator(streams, arn: str, kind: str = "TRIM_HORIZON", **extra) -> str:
+def shard_of(streams, arn: str, p: str = "a") -> str:
+    """The stream shard of partition key ``p``: shards are listed in log-partition order."""
+    ids = shard_ids(streams, arn)
+    return ids[value_shard({"S": p}, len(ids))]
+
+
+def in_one_shard(*names: str) -> list[str]:
+    """``names`` made to share a shard (a suffix is added): the order of their records is then known."""
+    shard, out = value_shard({"S": names[0]}, SHARDS), [names[0]]
+    for name in names[1:]:
+        out.append(next(f"{name}{i}" for i in range(1000) if value_shard({"S": f"{name}{i}"}, SHARDS) == shard))
+    return out
+
+
+def in_shard(shard: int, name: str) -> str:
+    return next(f"{name}{i}" for i in range(1000) if value_shard({"S": f"{name}{i}"}, SHARDS) == shard)
+
+
+def iterator(streams, arn: str, kind: str = "TRIM_HORIZON", p: str = "a", **extra) -> str:
     return streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard_of(streams, arn), ShardIteratorType=kind, **extra
+        StreamArn=arn, ShardId=shard_of(streams, arn, p), ShardIteratorType=kind, **extra
     )["ShardIterator"]
+
+
+def read_every_shard(streams, arn: str) -> list[dict]:
+    return [r for shard in shard_ids(streams, arn)
+            for r in read_all(streams, streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])]
 
 
 def read_all(streams, shard_iterator: str) -> list[dict]:
@@ -195,11 +223,16 @@ def test_describe_stream(ddb, streams):
     assert (description["StreamStatus"], description["StreamViewType"]) == ("ENABLED", "KEYS_ONLY")
     assert description["TableName"] == name and description["KeySchema"] == KEY_SCHEMA
     assert abs(description["CreationRequestDateTime"].timestamp() - time.time()) < 60
-    (shard,) = description["Shards"]
-    assert re.fullmatch(r"shardId-\d{20}-[0-9a-f]{8}", shard["ShardId"]) and "ParentShardId" not in shard
-    assert set(shard["SequenceNumberRange"]) == {"StartingSequenceNumber"}  # open
+    shards = description["Shards"]
+    assert len(shards) == SHARDS  # one per log partition of the table
+    assert [s["ShardId"][-8:] for s in shards] == [f"{i:08x}" for i in range(SHARDS)]
+    for shard in shards:
+        assert re.fullmatch(r"shardId-\d{20}-[0-9a-f]{8}", shard["ShardId"]) and "ParentShardId" not in shard
+        assert set(shard["SequenceNumberRange"]) == {"StartingSequenceNumber"}  # open
     assert "LastEvaluatedShardId" not in description
-    after = streams.describe_stream(StreamArn=arn, Limit=1, ExclusiveStartShardId=shard["ShardId"])
+    first = streams.describe_stream(StreamArn=arn, Limit=1)["StreamDescription"]
+    assert first["Shards"] == shards[:1] and first["LastEvaluatedShardId"] == shards[0]["ShardId"]
+    after = streams.describe_stream(StreamArn=arn, Limit=1, ExclusiveStartShardId=shards[-1]["ShardId"])
     assert after["StreamDescription"]["Shards"] == []
 
 
@@ -253,12 +286,13 @@ def test_records_arrive_in_order_once_with_the_right_images(ddb, streams, view_t
 
 def test_latest_and_next_iterators_see_each_new_record_once(ddb, streams):
     table, arn = stream_table(ddb, "KEYS_ONLY")
-    put(ddb, table, "before")
-    latest = iterator(streams, arn, "LATEST")
+    before, one, two = in_one_shard("before", "one", "two")
+    put(ddb, table, before)
+    latest = iterator(streams, arn, "LATEST", p=before)
     empty = streams.get_records(ShardIterator=latest)
     assert empty["Records"] == [] and "NextShardIterator" in empty
     following = empty["NextShardIterator"]
-    for p in ("one", "two"):
+    for p in (one, two):
         put(ddb, table, p)  # acknowledged, so already in the stream
         page = streams.get_records(ShardIterator=following)
         assert [r["dynamodb"]["Keys"]["p"]["S"] for r in page["Records"]] == [p]
@@ -268,21 +302,23 @@ def test_latest_and_next_iterators_see_each_new_record_once(ddb, streams):
 
 def test_sequence_number_iterators_and_limit(ddb, streams):
     table, arn = stream_table(ddb, "KEYS_ONLY")
-    for p in ("a", "b", "c"):
+    a, b, c = in_one_shard("a", "b", "c")
+    for p in (a, b, c):
         put(ddb, table, p)
     first = streams.get_records(ShardIterator=iterator(streams, arn), Limit=1)
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in first["Records"]] == ["a"]
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in first["Records"]] == [a]
     rest = streams.get_records(ShardIterator=first["NextShardIterator"])
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in rest["Records"]] == ["b", "c"]
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in rest["Records"]] == [b, c]
     second = rest["Records"][0]["dynamodb"]["SequenceNumber"]
     at = read_all(streams, iterator(streams, arn, "AT_SEQUENCE_NUMBER", SequenceNumber=second))
     after = read_all(streams, iterator(streams, arn, "AFTER_SEQUENCE_NUMBER", SequenceNumber=second))
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in at] == ["b", "c"]
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in after] == ["c"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in at] == [b, c]
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in after] == [c]
+    shard = next(s for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                 if s["ShardId"] == shard_of(streams, arn, a))
     start = shard["SequenceNumberRange"]["StartingSequenceNumber"]
     from_start = read_all(streams, iterator(streams, arn, "AT_SEQUENCE_NUMBER", SequenceNumber=start))
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in from_start] == ["a", "b", "c"]
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in from_start] == [a, b, c]
 
 
 def test_at_timestamp(ddb, streams):
@@ -298,29 +334,30 @@ def test_at_timestamp(ddb, streams):
 def test_batch_writes_appear_as_item_changes(ddb, streams):
     table, arn = stream_table(ddb, "NEW_IMAGE")
     ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {"p": {"S": p}}}} for p in ("a", "b", "c")]})
-    records = read_all(streams, iterator(streams, arn))
+    records = read_every_shard(streams, arn)
     assert sorted(r["dynamodb"]["NewImage"]["p"]["S"] for r in records) == ["a", "b", "c"]
     assert {r["eventName"] for r in records} == {"INSERT"}
 
 
 def test_a_disabled_stream_is_closed_and_still_readable(ddb, streams):
     table, arn = stream_table(ddb, "KEYS_ONLY")
-    put(ddb, table, "during")
-    open_iterator = iterator(streams, arn, "LATEST")
+    during, after, later = in_one_shard("during", "after", "later")
+    put(ddb, table, during)
+    open_iterator = iterator(streams, arn, "LATEST", p=during)
     ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
-    put(ddb, table, "after")
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    assert shard["SequenceNumberRange"]["EndingSequenceNumber"].isdecimal()
-    page = streams.get_records(ShardIterator=iterator(streams, arn))
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in page["Records"]] == ["during"]
+    put(ddb, table, after)
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    assert all(s["SequenceNumberRange"]["EndingSequenceNumber"].isdecimal() for s in shards)  # every shard closed
+    page = streams.get_records(ShardIterator=iterator(streams, arn, p=during))
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in page["Records"]] == [during]
     assert "NextShardIterator" not in page  # the end of a closed shard
     end = streams.get_records(ShardIterator=open_iterator)
     assert end["Records"] == [] and "NextShardIterator" not in end
     new_arn = ddb.update_table(
         TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     )["TableDescription"]["LatestStreamArn"]
-    put(ddb, table, "later")
-    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in read_all(streams, iterator(streams, new_arn))] == ["later"]
+    put(ddb, table, later)
+    assert [r["dynamodb"]["Keys"]["p"]["S"] for r in read_every_shard(streams, new_arn)] == [later]
 
 
 def test_get_shard_iterator_errors(ddb, streams):
@@ -380,7 +417,7 @@ def test_iterators_expire_after_15_minutes(ddb, streams):
 @pytest.fixture(scope="module")
 def old_log_server():
     day_ago = 25 * 3600 * 1000
-    engine = LocalEngine(MemoryLog(clock=lambda: time.time_ns() // 1_000_000 - day_ago))
+    engine = LocalEngine(MemoryLog(clock=lambda: time.time_ns() // 1_000_000 - day_ago), shards=SHARDS)
     asyncio.run(engine.open())
     background = BackgroundServer(build_gateway(engine, ACCESS_KEY, SECRET_KEY, ServerConfig(region=REGION))).start()
     yield background
@@ -391,13 +428,14 @@ def test_records_older_than_24_hours_are_trimmed(old_log_server):
     ddb = make_client(old_log_server.endpoint)
     streams = make_client(old_log_server.endpoint, "dynamodbstreams")
     table, arn = stream_table(ddb, "KEYS_ONLY")
-    put(ddb, table, "old")  # committed, by the log's clock, 25 hours ago
-    assert read_all(streams, iterator(streams, arn)) == []  # TRIM_HORIZON is past it
+    old = in_shard(0, "old")  # in the first shard: its first sequence number is 1 followed by 20 zeros
+    put(ddb, table, old)  # committed, by the log's clock, 25 hours ago
+    assert read_all(streams, iterator(streams, arn, p=old)) == []  # TRIM_HORIZON is past it
     with pytest.raises(ClientError) as info:
-        iterator(streams, arn, "AT_SEQUENCE_NUMBER", SequenceNumber="1" + "0" * 20)
+        iterator(streams, arn, "AT_SEQUENCE_NUMBER", p=old, SequenceNumber="1" + "0" * 20)
     assert error_of(info)[0] == "TrimmedDataAccessException"
     token = gateway_streams.ITERATORS.encode(
-        stream_view.ShardIterator(arn, shard_of(streams, arn), 0, int(time.time() * 1000))
+        stream_view.ShardIterator(arn, shard_of(streams, arn, old), 0, int(time.time() * 1000))
     )
     with pytest.raises(ClientError) as info:
         streams.get_records(ShardIterator=token)

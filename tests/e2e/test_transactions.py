@@ -15,7 +15,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from dynamoray.actors.local import LocalEngine
-from dynamoray.actors.local_transactions import LocalParticipants
 from dynamoray.core.commands import ConditionCheckCommand
 from dynamoray.core.expressions import ExpressionContext
 
@@ -72,13 +71,13 @@ class Locks:
     async def _step(self, table: str, txn: str, phase: str, keys: list[dict]) -> None:
         check = ExpressionContext(None, None).condition("attribute_not_exists(never_there)")
         commands = [ConditionCheckCommand(k, check) for k in keys]
-        if isinstance(self.engine, LocalEngine):
-            participants, participant = LocalParticipants(self.engine), self.engine._participant(table)
+        if isinstance(self.engine, LocalEngine):  # the table's shards, as the participants reach them
+            group = self.engine._group(table)
             if phase == "prepare":
-                results = await participants.prepare(0, txn, [(participant, commands)])
-                assert all(r.reason is None for r in results[0])
+                results = await group.prepare(txn, commands)
+                assert all(r.reason is None for r in results)
             else:
-                await participants.finish(0, txn, "ABORT", [participant])
+                await group.finish(txn, "ABORT")
             return
         ref = await self.engine._ref(table)
         if phase == "prepare":
@@ -164,10 +163,13 @@ def test_transaction_changes_reach_the_stream(ddb, server):
     ])
     streams = make_client(server.endpoint, "dynamodbstreams")
     arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = streams.get_records(ShardIterator=it)["Records"]
-    assert [(r["eventName"], r["dynamodb"]["Keys"]["p"]["S"]) for r in records] == [("INSERT", "one"), ("INSERT", "two")]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:  # one per log partition
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records += streams.get_records(ShardIterator=it)["Records"]
+    assert sorted((r["eventName"], r["dynamodb"]["Keys"]["p"]["S"]) for r in records) == [
+        ("INSERT", "one"), ("INSERT", "two")]
 
 
 # --- TransactWriteItems: cancellation -------------------------------------------------------------

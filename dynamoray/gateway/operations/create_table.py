@@ -3,7 +3,8 @@
 import time
 import uuid
 
-from ...core import tables
+from ...core import sse, tables
+from .. import sse as sse_keys
 from . import operation
 
 
@@ -12,6 +13,8 @@ async def create_table(ctx, body: dict) -> dict:
     description = tables.new_table_description(
         body, arn=ctx.table_arn(body["TableName"]), table_id=str(uuid.uuid4()), now=time.time()
     )
+    wanted = sse.requested(body.get("SSESpecification"))  # encryption at rest: which key (core/sse.py)
+    description = sse.with_key(description, await sse_keys.key_arn_of(ctx, wanted))
     created = await ctx.engine.create_table(description)
     if body.get("Tags"):
         await ctx.engine.set_tags(created["TableName"], {t["Key"]: t["Value"] for t in body["Tags"]})

@@ -2,7 +2,7 @@
 
 from ...core import errors
 from ...core.commands import ScanSpec
-from .. import reads, requests
+from .. import indexes, reads, requests
 from . import operation
 
 
@@ -31,21 +31,30 @@ async def scan(ctx, body: dict) -> dict:
     table = body["TableName"]
     ex = requests.expression_context(body)
     schema = await ctx.engine.key_schema(table)
-    if "IndexName" in body:
-        raise errors.validation(f"The table does not have the specified index: {body['IndexName']}")
+    index = await indexes.index_for(ctx, table, body) if "IndexName" in body else None  # gateway/indexes.py
     projection = requests.projection(ex, body)
-    count_only = reads.select(body, projection is not None)
+    if index is None:
+        count_only = reads.select(body, projection is not None)
+    else:
+        count_only = indexes.select(body, index, projection is not None)
     segment, total = _segments(body)
+    start = reads.start_key(body, schema) if index is None else indexes.start_key(body, index)
+    filter_ = requests.filter_condition(ex, body, "ScanFilter")
+    fetch = index is not None and indexes.fetches(body, index, projection, filter_)
     spec = ScanSpec(
         limit=body.get("Limit"),
-        exclusive_start=reads.start_key(body, schema),
-        filter=requests.filter_condition(ex, body, "ScanFilter"),
-        projection=projection,
+        exclusive_start=start,
+        filter=filter_,
+        projection=projection if index is None else indexes.returned(body, index, projection, fetch),
         count_only=count_only,
         segment=segment,
         total_segments=total,
+        index=None if index is None else index.name,
+        fetch=fetch,
     )
     ex.check_unused()
     consistent = bool(body.get("ConsistentRead"))
     page = await ctx.engine.scan(table, spec, consistent)
+    if index is not None:
+        return indexes.page_response(body, table, index, page, count_only, consistent)
     return reads.page_response(body, table, page, count_only, consistent)

@@ -11,6 +11,7 @@
 See ``docs/sdk.md``.  Importing the SDK imports neither Ray nor the server.
 """
 
+from .accelerator import AcceleratorConfig
 from .backups import Progress, RichProgress, TextProgress
 from .batch import AsyncBatchWriter, BatchWriter
 from .client_async import AsyncClient
@@ -63,7 +64,7 @@ from .transport import AsyncTransport, RawResponse, SyncTransport
 from .waiters import Wait
 
 __all__ = [
-    "AccessDeniedException", "AsyncBatchWriter", "AsyncClient", "AsyncItems", "AsyncTable", "AsyncTransaction",
+    "AcceleratorConfig", "AccessDeniedException", "AsyncBatchWriter", "AsyncClient", "AsyncItems", "AsyncTable", "AsyncTransaction",
     "AsyncTransport", "Attr", "Backoff", "BackupInUseException", "BackupNotFoundException", "BatchWriter",
     "CancellationReason", "ChecksumMismatchError", "Client", "Condition", "ConditionalCheckFailedException",
     "ContinuousBackupsUnavailableException", "DynamoDBError", "EndpointConnectionError",

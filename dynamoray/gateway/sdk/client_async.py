@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import backups, flows
+from .accelerator import AcceleratorConfig, ItemAccelerator
 from .backups import Progress
 from .client_base import ClientBase
 from .errors import DynamoDBError
@@ -41,10 +42,29 @@ class AsyncClient(ClientBase):
                  session_token: str | None = None, profile: str | None = None,
                  retry: RetryConfig | None = None, batch_backoff: Backoff | None = None,
                  max_connections: int = 64, timeout: float = 60.0, verify: bool | str = True,
-                 transport: AsyncSender | None = None) -> None:
+                 transport: AsyncSender | None = None, accelerator: bool | AcceleratorConfig = False) -> None:
         super().__init__(endpoint, region=region, access_key=access_key, secret_key=secret_key,
                          session_token=session_token, profile=profile, retry=retry, batch_backoff=batch_backoff)
         self._transport = transport or AsyncTransport(self.endpoint, max_connections, timeout, verify=verify)
+        # the in-process item cache (accelerator.py): AsyncTable.get answers from it, a task feeds it
+        self._accelerator = ItemAccelerator(accelerator if isinstance(accelerator, AcceleratorConfig) else None) \
+            if accelerator else None
+        self._feed: asyncio.Task[None] | None = None
+
+    def _ensure_feed(self) -> None:
+        """Start the accelerator's feed task on the running loop (again, on a new loop)."""
+        loop = asyncio.get_running_loop()
+        if self._accelerator is not None and (self._feed is None or self._feed.done()
+                                              or self._feed.get_loop() is not loop):
+            self._feed = loop.create_task(self._follow(self._accelerator))
+
+    async def _follow(self, accelerator: ItemAccelerator) -> None:
+        while True:
+            await asyncio.sleep(accelerator.config.poll_interval)
+            try:
+                await flows.run_async(accelerator.poll(), self._call)
+            except Exception:  # noqa: BLE001 - the feed failed: serve nothing stale
+                accelerator.forget_all()
 
     async def _call(self, operation: str, payload: dict[str, Any], service: str = "dynamodb") -> dict[str, Any]:
         """Send one request, with retries; the decoded answer or the matching DynamoDBError."""
@@ -67,6 +87,13 @@ class AsyncClient(ClientBase):
         return await self._call(operation, params, service)
 
     async def close(self) -> None:
+        feed, self._feed = self._feed, None
+        if feed is not None and feed.get_loop() is asyncio.get_running_loop():
+            feed.cancel()
+            try:
+                await feed
+            except asyncio.CancelledError:
+                pass
         await self._transport.close()
 
     async def __aenter__(self) -> AsyncClient:

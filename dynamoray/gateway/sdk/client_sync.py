@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import backups, flows
+from .accelerator import AcceleratorConfig, FeedThread, ItemAccelerator
 from .backups import Progress
 from .client_base import ClientBase
 from .errors import DynamoDBError
@@ -40,10 +41,15 @@ class Client(ClientBase):
                  session_token: str | None = None, profile: str | None = None,
                  retry: RetryConfig | None = None, batch_backoff: Backoff | None = None,
                  max_connections: int = 10, timeout: float = 60.0, verify: bool | str = True,
-                 transport: SyncSender | None = None) -> None:
+                 transport: SyncSender | None = None, accelerator: bool | AcceleratorConfig = False) -> None:
         super().__init__(endpoint, region=region, access_key=access_key, secret_key=secret_key,
                          session_token=session_token, profile=profile, retry=retry, batch_backoff=batch_backoff)
         self._transport = transport or SyncTransport(self.endpoint, max_connections, timeout, verify=verify)
+        # the in-process item cache (accelerator.py): Table.get answers from it, a thread feeds it
+        self._accelerator = ItemAccelerator(accelerator if isinstance(accelerator, AcceleratorConfig) else None) \
+            if accelerator else None
+        self._feed = FeedThread(self._accelerator, lambda flow: flows.run_sync(flow, self._call)) \
+            if self._accelerator is not None else None
 
     def _call(self, operation: str, payload: dict[str, Any], service: str = "dynamodb") -> dict[str, Any]:
         """Send one request, with retries; the decoded answer or the matching DynamoDBError."""
@@ -66,6 +72,8 @@ class Client(ClientBase):
         return self._call(operation, params, service)
 
     def close(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
         self._transport.close()
 
     def __enter__(self) -> Client:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import payloads
 from .batch import AsyncBatchWriter, batch_get_request
-from .convert import item_from_wire
+from .accelerator import MISSING, ItemAccelerator
+from .convert import item_from_wire, item_to_wire
 from .expressions import Attr, Condition, Update
 from .flows import batch_get, iterate_async, run_async, wait_for_table, wait_for_table_gone
 from .models import KeySchema
@@ -51,17 +52,37 @@ class AsyncTable(TableBase[T]):
 
     async def get(self, key: T | Mapping[str, Any], *, consistent: bool = False,
                   projection: Projection | None = None) -> T | None:
-        """The item with this key, or None."""
+        """The item with this key, or None (from the client's accelerator, if it has one, unless
+        ``consistent`` or a ``projection``)."""
         await self._ensure_schema(key)
+        accelerator = self.client._accelerator
+        if accelerator is not None and not consistent and projection is None:
+            return await self._cached_get(accelerator, item_to_wire(self._key(key)))
         payload = payloads.get_item(self.name, self._key(key), consistent, projection)
         return self._loaded(await self.client._call("GetItem", payload), "Item")
+
+    async def _cached_get(self, accelerator: ItemAccelerator, key: dict[str, Any]) -> T | None:
+        found = accelerator.lookup(self.name, key)
+        if found is MISSING:
+            ticket = accelerator.begin(self.name)
+            self.client._ensure_feed()
+            found = (await self.client._call("GetItem", {"TableName": self.name, "Key": key})).get("Item")
+            accelerator.fill(self.name, key, found, ticket)
+        return self._codec.load(item_from_wire(found)) if found is not None else None
 
     async def put(self, item: T | Mapping[str, Any], *, condition: Condition | None = None,
                   return_values: payloads.OnConditionFailure = "NONE",
                   on_condition_failure: payloads.OnConditionFailure = "NONE") -> T | None:
         """Write ``item`` whole; with ``return_values="ALL_OLD"`` returns the item it replaced."""
         payload = payloads.put_item(self.name, self._item(item), condition, return_values, on_condition_failure)
-        return self._loaded(await self.client._call("PutItem", payload), "Attributes")
+        accelerator = self.client._accelerator
+        if accelerator is None:
+            return self._loaded(await self.client._call("PutItem", payload), "Attributes")
+        names = (await self.key_schema()).names
+        ticket = accelerator.begin(self.name)
+        response = await self.client._call("PutItem", payload)
+        accelerator.wrote(self.name, {n: payload["Item"][n] for n in names}, payload["Item"], ticket)
+        return self._loaded(response, "Attributes")
 
     async def update(self, key: T | Mapping[str, Any], update: Update, *, condition: Condition | None = None,
                      return_values: payloads.ReturnValues = "NONE",
@@ -70,7 +91,10 @@ class AsyncTable(TableBase[T]):
         await self._ensure_schema(key)
         payload = payloads.update_item(self.name, self._key(key), update, condition, return_values,
                                        on_condition_failure)
-        return self._attributes(await self.client._call("UpdateItem", payload))
+        response = await self.client._call("UpdateItem", payload)
+        if self.client._accelerator is not None:  # the new image comes with the feed
+            self.client._accelerator.evict(self.name, payload["Key"])
+        return self._attributes(response)
 
     async def delete(self, key: T | Mapping[str, Any], *, condition: Condition | None = None,
                      return_values: payloads.OnConditionFailure = "NONE",
@@ -78,7 +102,12 @@ class AsyncTable(TableBase[T]):
         """Delete the item; with ``return_values="ALL_OLD"`` returns it."""
         await self._ensure_schema(key)
         payload = payloads.delete_item(self.name, self._key(key), condition, return_values, on_condition_failure)
-        return self._loaded(await self.client._call("DeleteItem", payload), "Attributes")
+        accelerator = self.client._accelerator
+        ticket = accelerator.begin(self.name) if accelerator is not None else None
+        response = await self.client._call("DeleteItem", payload)
+        if accelerator is not None and ticket is not None:
+            accelerator.wrote(self.name, payload["Key"], None, ticket)
+        return self._loaded(response, "Attributes")
 
     # --- reads of many items ----------------------------------------------------------------------
 
