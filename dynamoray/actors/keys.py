@@ -262,7 +262,9 @@ class KeyManager:
 
     def new_file_key(self, table_id: str | None) -> tuple[str, bytes, bytes]:
         if table_id is not None:
-            self.refresh()
+            # files are rare: a table not known to have a key of its own may be one created (or
+            # changed) since the last refresh, so look before choosing the server's key for it
+            self.refresh(force=table_id not in self._tables)
         master = self.master_of_table(table_id)
         data_key, wrapped = self.provider.generate(master)
         return master, data_key, wrapped

@@ -302,7 +302,8 @@ def test_audit_records_every_control_plane_call_and_data_plane_calls_when_enable
     _every_operation(ddb, table)
     names = {e["eventName"] for e in admin.call("LookupAuditEvents", TableName=table, MaxResults=1000)["Events"]}
     assert names == {"CreateTable", "DescribeTable"}  # control-plane calls only, reads included
-    assert admin.call("UpdateAuditSettings", TableName=table, DataPlane=True)["DataPlaneTables"] == [table]
+    # (other tests and the docs examples share the server: other tables may be on the list too)
+    assert table in admin.call("UpdateAuditSettings", TableName=table, DataPlane=True)["DataPlaneTables"]
     _every_operation(ddb, table)
     events = admin.call("LookupAuditEvents", TableName=table, MaxResults=1000)["Events"]
     names = [e["eventName"] for e in events]

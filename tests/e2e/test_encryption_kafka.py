@@ -20,7 +20,9 @@ from dynamoray.events.keyring import LocalKeyring
 from dynamoray.gateway.admin_client import AdminClient
 from dynamoray.gateway.runner import BackgroundServer, build_gateway
 from dynamoray.gateway.server import ServerConfig
-from tests.kafka_broker import log_config
+import pytest
+
+from tests.kafka_broker import log_config, running_tansu
 
 from .conftest import ACCESS_KEY, REGION, SECRET_KEY, make_client
 
@@ -50,7 +52,15 @@ def _raw_records(bootstrap: str, topic: str, partitions: int) -> list[bytes]:
         consumer.close()
 
 
-def test_records_on_the_broker_are_ciphertext(tansu, tmp_path):
+@pytest.fixture
+def broker(tmp_path):
+    """A broker of its own: the session's broker holds other tests' plaintext catalog and IAM topics."""
+    with running_tansu(tmp_path) as bootstrap:
+        yield bootstrap
+
+
+def test_records_on_the_broker_are_ciphertext(broker, tmp_path):
+    tansu = broker
     keyring = LocalKeyring.create(tmp_path / "keyring.json")
     plain = KafkaLog(log_config(tansu))
     config = EncryptionConfig(keyring=str(keyring.path))
