@@ -71,16 +71,41 @@ def dynamoray_engines(python: str = sys.executable) -> list[str] | None:
 
 
 def start_dynamoray(workdir: Path, access_key: str, secret_key: str, engine: str | None,
-                    python: str = sys.executable) -> Target:
+                    python: str = sys.executable, gateways: int = 1) -> Target:
+    """``gateways`` > 1: ``--gateways N`` (N gateway processes on the port; the target's name ends
+    with ``-gN``)."""
     name = f"dynamoray-{engine}" if engine else "dynamoray"
+    name += f"-g{gateways}" if gateways > 1 else ""
     port = free_port(HOST)
     argv = [python, "-m", "dynamoray.cli", "serve", "--host", HOST, "--port", str(port),
             "--data-dir", str(workdir / f"{name}-data")]
     if engine:
         argv += ["--engine", engine]
+    if gateways > 1:
+        argv += ["--gateways", str(gateways)]
     env = dict(os.environ, DYNAMORAY_ROOT_CREDENTIALS=f"{access_key}:{secret_key}")
     proc = _launch(name, argv, workdir, env)
-    return _started(name, port, proc, "/health", 120, real=True, stop_signal=signal.SIGINT)
+    target = _started(name, port, proc, "/health", 120, real=True, stop_signal=signal.SIGINT)
+    if gateways > 1:
+        _wait_for_replicas(target, gateways)
+    return target
+
+
+def _wait_for_replicas(target: Target, gateways: int, timeout: float = 120) -> None:
+    """Until every gateway process answers (each response names its own), so the load's
+    connections spread over all of them."""
+    import time
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < gateways:
+        if time.monotonic() > deadline:
+            target.stop()
+            raise RuntimeError(f"{target.name}: only gateway processes {sorted(seen)} answered")
+        with opener.open(f"http://{HOST}:{target.port}/health", timeout=5) as response:
+            seen.add(response.headers.get("x-dynamoray-gateway", "").partition("/")[0])
 
 
 def start_floor(workdir: Path, python: str = sys.executable) -> Target:

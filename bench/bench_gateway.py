@@ -123,9 +123,9 @@ def start(name: str, workdir: Path, args: argparse.Namespace) -> Target:
     if name == "dynalite":
         return start_dynalite(workdir, install_dynalite(Path(args.dynalite_dir or workdir / "npm")))
     if name == "dynamoray" or name.startswith("dynamoray-"):
-        engine = name.partition("-")[2] or None
-        return start_dynamoray(workdir, ACCESS_KEY, SECRET_KEY, engine)
-    raise SystemExit(f"unknown target {name!r}: use dynamoray[-ENGINE], floor or dynalite")
+        engine, _, gateways = name.partition("-")[2].partition("-g")  # dynamoray-ray-g2: --gateways 2
+        return start_dynamoray(workdir, ACCESS_KEY, SECRET_KEY, engine or None, gateways=int(gateways or 1))
+    raise SystemExit(f"unknown target {name!r}: use dynamoray[-ENGINE[-gN]], floor or dynalite")
 
 
 def wait_for_quiet(limit: float, threshold: float = 0.25) -> float:
@@ -204,7 +204,8 @@ def run(args: argparse.Namespace) -> tuple[dict[tuple[str, str], Summary], dict[
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--targets", default="dynamoray,floor,dynalite",
-                   help="comma list of dynamoray (every --engine it has), dynamoray-ENGINE, floor, dynalite")
+                   help="comma list of dynamoray (every --engine it has), dynamoray-ENGINE, "
+                        "dynamoray-ray-gN (--gateways N), floor, dynalite")
     p.add_argument("--duration", type=float, default=2.0, help="seconds per phase, per target, per round")
     p.add_argument("--max-requests", type=int, default=50_000, help="cap on calls per phase")
     p.add_argument("--rounds", type=int, default=2)

@@ -8,8 +8,9 @@ import sys
 
 
 def _serve(args: argparse.Namespace) -> int:
-    # Every local Ray binds to loopback only and sends no usage stats.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    # Every local Ray binds to loopback only and sends no usage stats; a gateway joining a Ray cluster
+    # (--ray-address) takes its node's own address instead.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1" if args.ray_address else "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     from .capacity_cli import telemetry_options
     from .gateway.serve import kafka_config, run
@@ -25,15 +26,23 @@ def _serve(args: argparse.Namespace) -> int:
             args.parser.error(str(error))
     elif args.kafka_config:
         args.parser.error("--kafka-config needs --kafka-bootstrap")
-    from .gateway.replicas import LOCAL_ENGINE
+    from .gateway.replicas import check as check_gateways
 
-    if args.gateways > 1 and args.engine != "ray":
-        args.parser.error(LOCAL_ENGINE)
+    try:
+        check_gateways(args.gateways, args.engine, args.regions_file)
+    except ValueError as error:
+        args.parser.error(str(error))
+    if args.ray_address and args.engine != "ray":
+        args.parser.error("--ray-address needs --engine ray")
+    if args.wait_for_zones and not args.ray_address:
+        args.parser.error("--wait-for-zones needs --ray-address (a private local Ray has no zones)")
     return run(args.host, args.port, args.data_dir, args.region, engine=args.engine, hosts=args.hosts,
                max_open=args.max_open_partitions, kafka=kafka, replicas=args.replicas,
                gateway_follower=args.gateway_follower, ttl_interval=args.ttl_interval or None,
                shards=args.shards, security=security_options(args), telemetry=telemetry_options(args),
-               regions_file=args.regions_file, gateways=args.gateways, **backup_options(args), **dax_options(args))
+               regions_file=args.regions_file, gateways=args.gateways, ray_address=args.ray_address,
+               wait_for_zones=args.wait_for_zones,
+               **backup_options(args), **dax_options(args))
 
 
 def _property(text: str) -> tuple[str, str]:
@@ -89,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--gateways", type=_positive, default=1,
                        help="gateway processes sharing the port (--engine ray; default 1): the HTTP layer "
                             "scales with cores (docs/architecture.md, \"Gateway replicas\")")
+    serve.add_argument("--ray-address", metavar="HOST:PORT|auto", default=None,
+                       help="join this Ray cluster (started with `ray start`) instead of a private local "
+                            "Ray (--engine ray; docs/deploy.md)")
+    serve.add_argument("--wait-for-zones", metavar="N", type=int, default=0,
+                       help="with --ray-address: wait until the cluster's nodes advertise N zone resources "
+                            "(zone-a, zone-b...) before placing the partition hosts across them")
     serve.add_argument("--shards", type=_shard_count, default=4,
                        help="log partitions (shards) each new table's key space is hashed into, 1 to 64 "
                             "(default 4); a table keeps the count it was created with")

@@ -271,6 +271,31 @@ class BackupService:
             expires = self._now_ms() + int(spec["RecoveryPeriodInDays"] * core.DAY * 1000)
             await self.create_backup(table, f"{table}$DeletedTableBackup", core.SYSTEM, expires)
 
+    # --- what table forks use (actors/forks.py, a dynamoray extension) ---------------------------
+
+    @property
+    def log(self) -> EventLog:
+        return self._log
+
+    @property
+    def snapshots(self) -> SnapshotStore | None:
+        return self._snapshots
+
+    def now(self) -> float:
+        return self._clock()
+
+    async def source_table(self, name: str) -> dict:
+        return await self._table(name)
+
+    async def current_cut(self, table: str, table_id: str) -> list[int]:
+        return await self._cut(table, table_id)
+
+    async def restore_into(self, source: dict, request: dict, target_arn: str, summary: dict,
+                           load: Callable[[], list[dict]]) -> dict:
+        """A new table (``request["TargetTableName"]``) like ``source``, CREATING until ``load``'s
+        items are written in the background (what every restore does)."""
+        return await self._restore(source, request, target_arn, summary, load)
+
     # --- restores -------------------------------------------------------------------------------
 
     async def _restore(self, source: dict, request: dict, target_arn: str, summary: dict,

@@ -11,6 +11,7 @@ the configuration (one per process: every partition of a host shares it, see ``S
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -42,6 +43,22 @@ def init_local_ray(num_cpus: int = 2) -> None:
 def ray_address() -> str:
     """The address of this process's Ray (its GCS, ``host:port``), for processes that attach to it."""
     return ray.get_runtime_context().gcs_address
+
+
+def wait_for_zones(count: int, timeout: float = 600.0, poll: float = 1.0) -> list[str]:
+    """Wait until the Ray cluster's nodes advertise ``count`` zone resources (``zone-*``), then the
+    zones: hosts are placed by zone once, when the cluster starts, so a gateway started with the head
+    node (``ray up``, docker compose) waits for the workers of every zone to join first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        zones = options.cluster_zones()
+        if len(zones) >= count:
+            return zones
+        if time.monotonic() >= deadline:
+            raise SystemExit(f"dynamoray: the Ray cluster advertises zones {zones} after {timeout:.0f} s, "
+                             f"not the {count} --wait-for-zones asks for")
+        log.info("waiting_for_zones", zones=zones, wanted=count)
+        time.sleep(poll)
 
 
 def attach_ray(address: str) -> None:

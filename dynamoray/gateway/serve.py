@@ -93,13 +93,20 @@ async def _local_engine(stack: AsyncExitStack, data_dir: Path, kafka: Any = None
 
 async def _ray_engine(stack: AsyncExitStack, data_dir: Path, hosts: int, max_open: int, kafka: Any = None,
                       replicas: int = 2, gateway_follower: bool = True, shards: int = 4,
-                      encryption: Any = None, backup_store: Any = None, replica: Any = None) -> Any:
+                      encryption: Any = None, backup_store: Any = None, replica: Any = None,
+                      ray_address: str | None = None, wait_for_zones: int = 0) -> Any:
     from ..actors.cluster import Cluster, ClusterConfig, attach_ray, init_local_ray  # first: Ray's loopback env
 
     import ray
 
     if replica is not None:  # a gateway replica (replicas.py): the first process's Ray and actors
         attach_ray(replica.ray_address)
+    elif ray_address:  # a Ray cluster started with ``ray start`` (docs/deploy.md)
+        attach_ray(ray_address)
+        if wait_for_zones:  # hosts are placed by zone once: wait for every zone's workers
+            from ..actors.cluster import wait_for_zones as wait_zones
+
+            await asyncio.to_thread(wait_zones, wait_for_zones)
     else:
         init_local_ray()
     stack.callback(ray.shutdown)
@@ -127,12 +134,13 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
                 security: SecurityOptions | None = None, telemetry: TelemetryOptions | None = None,
                 backup_store: Any = None, retention_interval: float | None = None,
                 regions_file: str | None = None, dax_port: int | None = None, dax_settings: Any = None,
-                gateways: int = 1, replica: Any = None) -> None:
+                gateways: int = 1, replica: Any = None, ray_address: str | None = None,
+                wait_for_zones: int = 0) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     from . import replicas as gateway_replicas  # --gateways N: N processes on one port (replicas.py)
 
-    gateway_replicas.check(gateways, engine)
+    gateway_replicas.check(gateways, engine, regions_file if replica is None else None)
     security = security or SecurityOptions()
     ssl_context = security.ssl_context()  # a bad certificate fails before anything starts
     if kafka is not None:
@@ -158,7 +166,7 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
         encryption, keys = await prepare_encryption(stack, security.encryption, data_dir, kafka, region)
         if engine == "ray":
             backend = await _ray_engine(stack, data_dir, hosts, max_open, kafka, replicas, gateway_follower, shards,
-                                        encryption, backup_store, replica)
+                                        encryption, backup_store, replica, ray_address, wait_for_zones)
         else:
             backend = await _local_engine(stack, data_dir, kafka, shards, keys, backup_store)
         await backend.open()
@@ -215,7 +223,8 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
         ttl_interval: float | None = 5.0, shards: int = 4, security: SecurityOptions | None = None,
         telemetry: TelemetryOptions | None = None, backup_store: Any = None,
         retention_interval: float | None = None, regions_file: str | None = None, dax_port: int | None = None,
-        dax_settings: Any = None, gateways: int = 1, replica: Any = None) -> int:
+        dax_settings: Any = None, gateways: int = 1, replica: Any = None, ray_address: str | None = None,
+        wait_for_zones: int = 0) -> int:
     logs.configure()
     try:
         import uvloop
@@ -233,7 +242,8 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
                           ttl_interval=ttl_interval, shards=shards, security=security, telemetry=telemetry,
                           backup_store=backup_store, retention_interval=retention_interval,
                           regions_file=regions_file, dax_port=dax_port, dax_settings=dax_settings,
-                          gateways=gateways, replica=replica))
+                          gateways=gateways, replica=replica, ray_address=ray_address,
+                          wait_for_zones=wait_for_zones))
     except (EncryptionSetupError, TlsError, ObjectStoreError, RegionsFileError) as error:
         print(f"dynamoray: {error}", file=sys.stderr, flush=True)
         return 1
