@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any, Callable, TextIO
+
+from .admin_cli import add_connection_arguments, admin_client
 
 DEFAULT_RETENTION_INTERVAL = 600.0  # seconds between two rounds of log retention
 
@@ -62,21 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--follow", "-f", action="store_true", help="show a progress bar until the table is ACTIVE")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between two polls with --follow")
     parser.add_argument("--json", action="store_true", help="print the admin API's answer as JSON")
-    parser.add_argument("--endpoint", default=os.environ.get("DYNAMORAY_ENDPOINT", "http://127.0.0.1:8000"))
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    parser.add_argument("--data-dir", help="read the root credentials from this server data directory")
+    add_connection_arguments(parser)
     parser.set_defaults(func=run)
-
-
-def _credentials(args: argparse.Namespace) -> tuple[str, str]:
-    if args.data_dir:
-        stored = json.loads((Path(args.data_dir) / "root-credentials.json").read_text())
-        return stored["access_key"], stored["secret_key"]
-    access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not access or not secret:
-        raise SystemExit("dynamoray restore-status: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to the root "
-                         "credentials, or pass --data-dir")
-    return access, secret
 
 
 def describe_line(restore: dict | None, status: str) -> str:
@@ -171,10 +158,9 @@ def _print_all(restores: list[dict], out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .gateway.admin_client import AdminClient, AdminError
+    from .gateway.admin_client import AdminError
 
-    access, secret = _credentials(args)
-    client = AdminClient(args.endpoint, access, secret, args.region)
+    client = admin_client(args, "restore-status")
     try:
         if args.table is None:
             answer = client.call("ListRestores")

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from .admin_cli import add_connection_arguments, admin_client
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint", default=os.environ.get("DYNAMORAY_ENDPOINT", "http://127.0.0.1:8000"))
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    parser.add_argument("--data-dir", help="read the root credentials from this server data directory")
+    add_connection_arguments(parser)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -50,21 +49,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     audit.set_defaults(func=run_audit, command_name="audit")
 
 
-def _credentials(args: argparse.Namespace) -> tuple[str, str]:
-    if args.data_dir:
-        stored = json.loads((Path(args.data_dir) / "root-credentials.json").read_text())
-        return stored["access_key"], stored["secret_key"]
-    access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not access or not secret:
-        raise SystemExit(f"dynamoray {args.command_name}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to the root "
-                         "credentials, or pass --data-dir")
-    return access, secret
-
-
 def _call(args: argparse.Namespace, operation: str, **params: Any) -> dict | None:
-    from .gateway.admin_client import AdminClient, AdminError
+    from .gateway.admin_client import AdminError
 
-    client = AdminClient(args.endpoint, *_credentials(args), region=args.region)
+    client = admin_client(args, args.command_name)
     try:
         return client.call(operation, **{k: v for k, v in params.items() if v is not None})
     except AdminError as error:

@@ -19,7 +19,8 @@ import importlib
 import json
 import os
 import sys
-from pathlib import Path
+
+from .admin_cli import add_connection_arguments, root_credentials
 
 _FLAGS = (  # flag, python option, type
     ("--table", "table", str), ("--name", "name", str), ("--batch-size", "batch_size", int),
@@ -31,9 +32,7 @@ _FLAGS = (  # flag, python option, type
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``dynamoray hooks`` and its subcommands."""
     parser = sub.add_parser("hooks", help="deploy and manage stored-procedure hooks (admin API)")
-    parser.add_argument("--endpoint", default=os.environ.get("DYNAMORAY_ENDPOINT", "http://127.0.0.1:8000"))
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    parser.add_argument("--data-dir", help="read the root credentials from this server data directory")
+    add_connection_arguments(parser)
     commands = parser.add_subparsers(dest="hooks_command", required=True)
     deploy = commands.add_parser("deploy", help="deploy MODULE:FUNCTION (again: replace it, keeping its position)")
     deploy.add_argument("target", metavar="MODULE:FUNCTION")
@@ -50,17 +49,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dlq.add_argument("--from", dest="start", type=int, help="the first offset (default: the oldest)")
     dlq.add_argument("--limit", type=int, default=100)
     parser.set_defaults(func=run)
-
-
-def _credentials(args: argparse.Namespace) -> tuple[str, str]:
-    if args.data_dir:
-        stored = json.loads((Path(args.data_dir) / "root-credentials.json").read_text())
-        return stored["access_key"], stored["secret_key"]
-    access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not access or not secret:
-        raise SystemExit("dynamoray hooks: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to the root "
-                         "credentials, or pass --data-dir")
-    return access, secret
 
 
 def load_target(target: str):
@@ -103,8 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from .gateway.admin_client import AdminError
     from .hooks import HooksClient
 
-    access, secret = _credentials(args)
-    client = HooksClient(args.endpoint, access, secret, args.region)
+    client = HooksClient(args.endpoint, *root_credentials(args, "hooks"), args.region)
     try:
         answer = _call(client, args)
     except AdminError as error:

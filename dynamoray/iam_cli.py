@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from .admin_cli import add_connection_arguments, admin_client
 
 # subcommand -> (operation, positional arguments as (name, request member), reads a document file)
 _COMMANDS: dict[str, tuple[str, tuple[tuple[str, str], ...], bool]] = {}
@@ -57,11 +58,7 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``dynamoray iam`` and its subcommands."""
     iam = sub.add_parser("iam", help="manage IAM users, roles, access keys and policies (admin API)")
-    iam.add_argument("--endpoint", default=os.environ.get("DYNAMORAY_ENDPOINT", "http://127.0.0.1:8000"))
-    iam.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    iam.add_argument("--data-dir", help="read the root credentials from this server data directory")
-    iam.add_argument("--ca-bundle", default=os.environ.get("AWS_CA_BUNDLE"),
-                     help="certificates that verify an HTTPS endpoint (dynamoray serve --tls-cert)")
+    add_connection_arguments(iam)
     commands = iam.add_subparsers(dest="iam_command", required=True)
     for command, (operation, members, document) in _COMMANDS.items():
         parser = commands.add_parser(command, help=f"the {operation} operation")
@@ -76,17 +73,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         if command in ("create-access-key", "list-access-keys"):
             parser.add_argument("--role", action="store_true", help="USER names a role")
     iam.set_defaults(func=run)
-
-
-def _credentials(args: argparse.Namespace) -> tuple[str, str]:
-    if args.data_dir:
-        stored = json.loads((Path(args.data_dir) / "root-credentials.json").read_text())
-        return stored["access_key"], stored["secret_key"]
-    access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not access or not secret:
-        raise SystemExit("dynamoray iam: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to the root "
-                         "credentials, or pass --data-dir")
-    return access, secret
 
 
 def request_of(args: argparse.Namespace) -> tuple[str, dict]:
@@ -105,15 +91,10 @@ def request_of(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .gateway.admin_client import AdminClient, AdminError
+    from .gateway.admin_client import AdminError
 
     operation, body = request_of(args)
-    context = None
-    if getattr(args, "ca_bundle", None):
-        import ssl
-
-        context = ssl.create_default_context(cafile=args.ca_bundle)
-    client = AdminClient(args.endpoint, *_credentials(args), region=args.region, ssl_context=context)
+    client = admin_client(args, "iam")
     try:
         answer = client.call(operation, **body)
     except AdminError as error:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from .admin_cli import add_connection_arguments, admin_client
 
 
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
@@ -46,11 +47,7 @@ def security_options(args: argparse.Namespace):  # -> gateway.security.SecurityO
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``dynamoray keys`` and its subcommands."""
     keys = sub.add_parser("keys", help="encryption keys: list, create, rotate (admin API)")
-    keys.add_argument("--endpoint", default=os.environ.get("DYNAMORAY_ENDPOINT", "http://127.0.0.1:8000"))
-    keys.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    keys.add_argument("--data-dir", help="read the root credentials from this server data directory")
-    keys.add_argument("--ca-bundle", default=os.environ.get("AWS_CA_BUNDLE"),
-                      help="certificates that verify an HTTPS endpoint")
+    add_connection_arguments(keys)
     commands = keys.add_subparsers(dest="keys_command", required=True)
     commands.add_parser("list", help="master keys and their data keys")
     create = commands.add_parser("create", help="a customer master key (local keyring)")
@@ -83,14 +80,10 @@ def request_of(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import ssl
-
-    from .gateway.admin_client import AdminClient, AdminError
-    from .iam_cli import _credentials
+    from .gateway.admin_client import AdminError
 
     operation, body = request_of(args)
-    context = ssl.create_default_context(cafile=args.ca_bundle) if args.ca_bundle else None
-    client = AdminClient(args.endpoint, *_credentials(args), region=args.region, ssl_context=context)
+    client = admin_client(args, "keys")
     try:
         answer = client.call(operation, **body)
     except AdminError as error:

@@ -35,3 +35,9 @@ def configure(level: str = "info", json: bool | None = None) -> None:
 
 def get(component: str) -> structlog.typing.FilteringBoundLogger:
     return structlog.get_logger(component=component)
+
+
+if not structlog.is_configured():
+    # Until a command configures logging (``dynamoray serve`` does, first thing), lines go to stderr
+    # as well: structlog's own default is stdout, where they would mix into a command's output.
+    configure()

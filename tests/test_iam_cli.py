@@ -6,6 +6,7 @@ import json
 import pytest
 
 from dynamoray import iam_cli
+from dynamoray.admin_cli import root_credentials
 from dynamoray.cli import build_parser
 
 
@@ -32,13 +33,13 @@ def test_commands_map_to_admin_operations(tmp_path, monkeypatch):
 def test_root_credentials_from_the_environment_or_the_data_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
-    with pytest.raises(SystemExit, match="set AWS_ACCESS_KEY_ID"):
-        iam_cli._credentials(parse("list-users"))
+    with pytest.raises(SystemExit, match="dynamoray iam: set AWS_ACCESS_KEY_ID"):
+        root_credentials(parse("list-users"), "iam")
     (tmp_path / "root-credentials.json").write_text(json.dumps({"access_key": "AK", "secret_key": "SK"}))
-    assert iam_cli._credentials(parse("--data-dir", str(tmp_path), "list-users")) == ("AK", "SK")
+    assert root_credentials(parse("--data-dir", str(tmp_path), "list-users"), "iam") == ("AK", "SK")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK2")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "SK2")
-    assert iam_cli._credentials(parse("list-users")) == ("AK2", "SK2")
+    assert root_credentials(parse("list-users"), "iam") == ("AK2", "SK2")
 
 
 def test_bad_pairs_and_unreachable_servers(capsys, monkeypatch):
