@@ -33,6 +33,7 @@ from ..core import replication
 from ..events.log import LogError
 from ..schemas.events import ItemChanged
 from . import records
+from .background import BackgroundLoop
 
 Send = Callable[[str, str, dict], Awaitable[dict]]
 
@@ -116,7 +117,7 @@ def is_local(event: Any, local_region: str) -> bool:
     return type(event) is ItemChanged and event.region in ("", local_region)
 
 
-class Replicator:
+class Replicator(BackgroundLoop):
     def __init__(self, log_: Any, table: str, table_id: str, target: str, local_region: str, send: Send,
                  checkpoints: Checkpoints, *, batch: int = BATCH, idle: float = IDLE,
                  max_backoff: float = MAX_BACKOFF, clock: Callable[[], float] = time.time) -> None:
@@ -135,19 +136,6 @@ class Replicator:
         self.stats = ReplicatorStats(table, local_region, target)
         self._task: asyncio.Task | None = None
         self.caught_up = asyncio.Event()  # set whenever a round finds nothing left to send
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
 
     async def _run(self) -> None:
         offsets = await asyncio.to_thread(self._initial_offsets)

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator
 from .. import logs
 from ..core import errors, retention, snapshot, tables
 from ..events.log import EventLog, LogError
+from .background import BackgroundLoop
 from .backups import service_for
 from .cuts import offset_at
 from .records import table_topic
@@ -101,7 +102,7 @@ def truncate_shard(log_: EventLog, store: SnapshotStore, table_id: str, shard: i
     return None if cut is None else (cut, chosen.offset)
 
 
-class LogRetention:
+class LogRetention(BackgroundLoop):
     """Truncates table logs round after round (see the module docstring).  ``start()`` and
     ``stop()`` run it on the current event loop (a gateway service)."""
 
@@ -120,19 +121,6 @@ class LogRetention:
         self._cache: dict = {}  # (table id, shard, offset) -> SnapshotMark
         self._task: asyncio.Task | None = None
         self.rounds = 0
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
 
     async def _run(self) -> None:
         while True:

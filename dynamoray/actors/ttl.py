@@ -36,6 +36,7 @@ from ..core import ttl
 from ..core.commands import ExpireCommand, Item, ScanSpec
 from ..core.errors import DynamoError
 from ..core.expressions import ast
+from .background import BackgroundLoop
 
 log = logs.get("ttl")
 
@@ -62,10 +63,12 @@ class SweepResult:
                            self.seconds + other.seconds)
 
 
-class TtlSweeper:
+class TtlSweeper(BackgroundLoop):
     """Deletes expired items of every TTL-enabled table, round after round (see the module
     docstring).  ``start()`` and ``stop()`` run it on the current event loop; ``sweep()`` runs
     one round (tests)."""
+
+    task_name = "ttl-sweeper"
 
     def __init__(self, engine: Any, interval: float = DEFAULT_INTERVAL, *, share: float = DEFAULT_SHARE,
                  page_size: int = PAGE_SIZE, clock: Callable[[], float] = time.time,
@@ -86,19 +89,6 @@ class TtlSweeper:
         self.last: SweepResult | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="ttl-sweeper")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
 
     async def _run(self) -> None:
         while True:
