@@ -30,6 +30,9 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
                             "the data directory (credentials: the usual AWS environment or profile)")
     serve.add_argument("--s3-endpoint-url", metavar="URL",
                        help="the S3-compatible server of --backup-store (MinIO, Ceph...; default: AWS S3)")
+    serve.add_argument("--local-buckets", metavar="DIR",
+                       help="exports and imports: a bucket named B is the directory DIR/B when it exists "
+                            "(default: DATA_DIR/buckets), else an S3 bucket (docs/export-import.md)")
     serve.add_argument("--s3-region", metavar="REGION", help="the region of --backup-store's bucket")
     serve.add_argument("--log-retention-interval", metavar="SECONDS", type=float, default=DEFAULT_RETENTION_INTERVAL,
                        help="pause between two rounds of log retention, which truncates table logs older than "
@@ -51,6 +54,17 @@ def backup_options(args: argparse.Namespace) -> dict:
     if args.log_retention_interval < 0:
         args.parser.error("--log-retention-interval must be 0 or more")
     return {"backup_store": store, "retention_interval": args.log_retention_interval or None}
+
+
+def export_settings(args: argparse.Namespace, environ: dict) -> None:
+    """Set ``serve``'s export and import settings in ``environ`` (the server's environment, which
+    its other processes inherit; ``actors/buckets.py`` reads it): where local buckets live."""
+    from pathlib import Path
+
+    from .actors.buckets import LOCAL_BUCKETS_ENV
+
+    if args.local_buckets or not environ.get(LOCAL_BUCKETS_ENV):
+        environ[LOCAL_BUCKETS_ENV] = str(Path(args.local_buckets or Path(args.data_dir) / "buckets").resolve())
 
 
 # --- dynamoray restore-status -----------------------------------------------------------------------

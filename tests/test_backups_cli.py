@@ -143,3 +143,16 @@ def test_serve_takes_an_s3_backup_store_and_a_retention_interval():
     for bad in (["--backup-store", "bucket"], ["--s3-endpoint-url", "http://x"]):
         with pytest.raises(SystemExit):
             backup_options(build_parser().parse_args(["serve", *bad]))
+
+
+def test_serve_puts_local_buckets_under_the_data_dir_unless_told(tmp_path):
+    from dynamoray.backups_cli import export_settings
+
+    environ: dict = {}
+    export_settings(build_parser().parse_args(["serve", "--data-dir", str(tmp_path)]), environ)
+    assert environ == {"DYNAMORAY_LOCAL_BUCKETS": str((tmp_path / "buckets").resolve())}
+    export_settings(build_parser().parse_args(["serve", "--local-buckets", str(tmp_path / "b")]), environ)
+    assert environ["DYNAMORAY_LOCAL_BUCKETS"] == str((tmp_path / "b").resolve())
+    kept = {"DYNAMORAY_LOCAL_BUCKETS": "/elsewhere"}
+    export_settings(build_parser().parse_args(["serve"]), kept)
+    assert kept == {"DYNAMORAY_LOCAL_BUCKETS": "/elsewhere"}
