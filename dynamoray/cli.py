@@ -36,12 +36,17 @@ def _serve(args: argparse.Namespace) -> int:
         args.parser.error("--ray-address needs --engine ray")
     if args.wait_for_zones and not args.ray_address:
         args.parser.error("--wait-for-zones needs --ray-address (a private local Ray has no zones)")
+    if args.test_knobs and args.gateways > 1:
+        args.parser.error("--test-knobs needs --gateways 1: each gateway process would have knobs of its own")
+    from .backups_cli import export_settings
+
+    export_settings(args, os.environ)  # where exports and imports find local buckets
     return run(args.host, args.port, args.data_dir, args.region, engine=args.engine, hosts=args.hosts,
                max_open=args.max_open_partitions, kafka=kafka, replicas=args.replicas,
                gateway_follower=args.gateway_follower, ttl_interval=args.ttl_interval or None,
                shards=args.shards, security=security_options(args), telemetry=telemetry_options(args),
                regions_file=args.regions_file, gateways=args.gateways, ray_address=args.ray_address,
-               wait_for_zones=args.wait_for_zones,
+               wait_for_zones=args.wait_for_zones, test_knobs=args.test_knobs,
                **backup_options(args), **dax_options(args))
 
 
@@ -137,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .dax_cli import add_serve_arguments as add_dax_arguments
 
     add_dax_arguments(serve)  # the accelerator (--dax-port)
+    from .extensions_cli import add_parser as add_fork_parser, add_serve_arguments as add_extension_arguments
+
+    add_extension_arguments(serve)  # --test-knobs
     serve.set_defaults(func=_serve, parser=serve)
     from .iam_cli import add_parser as add_iam_parser  # dynamoray iam ... (the admin API)
 
@@ -149,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_capacity_parsers(sub)
     add_backups_parser(sub)  # dynamoray restore-status (the admin API)
+    add_fork_parser(sub)  # dynamoray fork (the admin API)
     return parser
 
 

@@ -369,6 +369,8 @@ async def service_for(engine: Any) -> BackupService:
             from ..events.encryption import EncryptedFiles
 
             files = EncryptedFiles(files, store.cipher)
-        service = _SERVICES.setdefault(engine, BackupService(engine, log_, files, store))
+        knobs = getattr(engine, "test_knobs", None)  # a controllable clock drives the PITR window (gateway/knobs.py)
+        service = _SERVICES.setdefault(engine, BackupService(engine, log_, files, store,
+                                                             clock=time.time if knobs is None else knobs.clock))
     await service.open()
     return service

@@ -49,13 +49,17 @@ def decode_change(value: bytes) -> ItemChange:
 
 
 def encode_prepared(table_id: str, prepared: PreparedTransaction, shard: int = 0) -> bytes:
-    """A TransactionPrepared: one ``[keys, event_name, old, new]`` row per locked item."""
+    """A TransactionPrepared: one ``[keys, event_name, old, new]`` row per locked item (plus the
+    change's ``[n, m]`` position in the transaction, when it has one)."""
     by_key = {partition_key(c.keys): c for c in prepared.changes}
     rows = []
     for key in prepared.locked:
         change = by_key.get(partition_key(key))
-        rows.append([key, None, None, None] if change is None
-                    else [key, change.event_name, change.old_image, change.new_image])
+        row = [key, None, None, None] if change is None else \
+            [key, change.event_name, change.old_image, change.new_image]
+        if change is not None and change.position is not None:  # its "n of m" in the transaction
+            row.append(list(change.position))
+        rows.append(row)
     return CODEC.encode(TransactionPrepared(prepared.transaction_id, table_id, shard, rows))
 
 
@@ -65,7 +69,8 @@ def partition_key(key: dict) -> str:
 
 def decode_prepared(event: TransactionPrepared) -> PreparedTransaction:
     locked = tuple(row[0] for row in event.changes)
-    changes = tuple(ItemChange(name, key, old, new) for key, name, old, new in event.changes if name is not None)
+    changes = tuple(ItemChange(row[1], row[0], row[2], row[3], position=tuple(row[4]) if len(row) > 4 else None)
+                    for row in event.changes if row[1] is not None)
     return PreparedTransaction(event.transaction_id, locked, changes)
 
 
@@ -77,6 +82,8 @@ def encode_transaction_change(table_id: str, transaction_id: str, change: ItemCh
         table_id=table_id, shard=shard, event_name=change.event_name, keys=change.keys,
         old_image=change.old_image, new_image=change.new_image, region=region if origin is None else origin[1],
         transaction_id=transaction_id, origin_timestamp=None if origin is None else origin[0],
+        transaction_index=None if change.position is None else change.position[0],
+        transaction_count=None if change.position is None else change.position[1],
     ))
 
 

@@ -23,6 +23,8 @@ class PutCommand:
     condition: ast.Condition | None = None
     return_values: L["NONE", "ALL_OLD"] = "NONE"
     return_old_on_failure: bool = False  # ReturnValuesOnConditionCheckFailure=ALL_OLD
+    # a transaction's write: its position among the transaction's writes, (n, m) for "n of m" (saga.py)
+    position: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class DeleteCommand:
     condition: ast.Condition | None = None
     return_values: L["NONE", "ALL_OLD"] = "NONE"
     return_old_on_failure: bool = False
+    # a transaction's write: its position among the transaction's writes, (n, m) for "n of m" (saga.py)
+    position: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,8 @@ class UpdateCommand:
     condition: ast.Condition | None = None
     return_values: L["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"] = "NONE"
     return_old_on_failure: bool = False
+    # a transaction's write: its position among the transaction's writes, (n, m) for "n of m" (saga.py)
+    position: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,9 @@ class ItemChange:
     # global tables (core/replication.py): the change's version (commit ms, origin region; "" is
     # this region), None for a change without one (a table with no replicas)
     origin: tuple[int, str] | None = None
+    # a transaction's change: the position of its write in the transaction, (n, m) for "n of m"
+    # (saga.py); it goes to the log and to stream records (dynamorayTransaction)
+    position: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

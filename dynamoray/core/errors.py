@@ -743,6 +743,34 @@ def restore_in_progress(table: str) -> DynamoError:
     return DynamoError("TableInUseException", f"Table is being restored: {table}")
 
 
+# --- export to S3 and import from S3 (core/exports.py, core/imports.py) -------------------------
+
+
+def invalid_export_time(earliest: str, latest: str) -> DynamoError:
+    return DynamoError(
+        "InvalidExportTimeException",
+        f"Invalid export time specified. The export time must be between {earliest} and {latest}",
+    )
+
+
+def export_not_found(arn: str) -> DynamoError:
+    return DynamoError("ExportNotFoundException", f"Export not found: {arn}")
+
+
+def import_not_found(arn: str) -> DynamoError:
+    return DynamoError("ImportNotFoundException", f"Import not found: {arn}")
+
+
+def export_conflict() -> DynamoError:
+    return DynamoError("ExportConflictException",
+                       "An export with the same ClientToken and different parameters already exists")
+
+
+def import_conflict() -> DynamoError:
+    return DynamoError("ImportConflictException",
+                       "An import with the same ClientToken and different parameters already exists")
+
+
 def limit_exceeded(message: str) -> DynamoError:
     return DynamoError("LimitExceededException", message)
 
@@ -1444,3 +1472,19 @@ def replica_already_exists(name: str, region: str) -> DynamoError:
 def global_table_streams(name: str, region: str) -> DynamoError:
     return validation(f"One or more parameter values were invalid: Table: {name} in region: {region} does not "
                       "have streams enabled with NEW_AND_OLD_IMAGES")
+
+
+# --- dynamoray extensions: table forks, stream replay, test knobs (docs/extensions.md) -----------
+
+
+def fork_point(detail: str) -> DynamoError:
+    """ForkTable's AtTime/AtOffsets (one of them, well formed, within the retained log)."""
+    return validation(f"Invalid fork point: {detail}")
+
+
+def test_knobs_disabled() -> DynamoError:
+    return validation("Test knobs are not enabled on this server: start it with dynamoray serve --test-knobs")
+
+
+def test_knob(detail: str) -> DynamoError:
+    return validation(f"Invalid test knob: {detail}")

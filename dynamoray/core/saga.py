@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Hashable, Iterable
 
 from . import errors, keys, partition, values
@@ -151,7 +151,8 @@ def decide_prepare(view: Any, transaction_id: str, commands: Iterable[Any],
         results.append(ActionResult(None, old_size, outcome.new_size))
         locked.append(key)
         if outcome.change is not None:
-            changes.append(outcome.change)
+            position = getattr(command, "position", None)  # "n of m" in the stream (positioned())
+            changes.append(outcome.change if position is None else replace(outcome.change, position=position))
     if failed:
         return PrepareOutcome(tuple(results), None)
     return PrepareOutcome(tuple(results), PreparedTransaction(transaction_id, tuple(locked), tuple(changes)))
@@ -204,10 +205,24 @@ def group_by_node(actions: Iterable[Action], route: Callable[[Participant], Hash
     """Phase 1's calls: per node (a host), per participant partition, its ``(action index,
     command)`` pairs in action order."""
     nodes: dict[Hashable, dict[Participant, list[tuple[int, Any]]]] = {}
-    for index, action in enumerate(actions):
+    for index, action in enumerate(positioned(actions)):
         node = nodes.setdefault(route(action.participant), {})
         node.setdefault(action.participant, []).append((index, action.command))
     return {node: list(parts.items()) for node, parts in nodes.items()}
+
+
+def positioned(actions: Iterable[Action]) -> list[Action]:
+    """The actions, each write (Put, Update, Delete) with its position among the transaction's
+    writes, ``(n, m)``: its changes carry it to the log and stream records show it ("n of m")."""
+    actions = list(actions)
+    count = sum(hasattr(a.command, "position") for a in actions)  # a ConditionCheck writes nothing
+    out, n = [], 0
+    for action in actions:
+        if hasattr(action.command, "position"):
+            n += 1
+            action = Action(action.participant, replace(action.command, position=(n, count)))
+        out.append(action)
+    return out
 
 
 def request_hash(transact_items: Any) -> str:

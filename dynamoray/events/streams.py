@@ -15,6 +15,10 @@ The log holds every item change in commit order; this module presents it as Dyna
   the writer stamped (seconds); a MODIFY that changed nothing is not shown, like on DynamoDB.
 - **Trim**: records committed more than 24 hours ago are not served (the log keeps them longer, for
   point-in-time recovery); reading at such a position raises TrimmedDataAccessException.
+- **Replay** (a dynamoray extension): the iterator types ``REPLAY_TRIM_HORIZON``,
+  ``REPLAY_AT_TIMESTAMP``, ``REPLAY_AT_SEQUENCE_NUMBER`` and ``REPLAY_AFTER_SEQUENCE_NUMBER`` work as
+  the types they are named after, without the 24-hour trim: they read from any point the log still
+  holds (the stream's start at the earliest), and so do the iterators GetRecords returns after them.
 - **Iterator**: an opaque token (stream ARN, shard, next offset, issue time) signed with HMAC-SHA256
   under a per-server secret; it expires 15 minutes after it was issued.
 
@@ -187,7 +191,21 @@ def stream_record(
     }
     if event.principal_type == "Service":  # a TTL delete
         out["userIdentity"] = {"PrincipalId": event.principal or "dynamodb.amazonaws.com", "Type": "Service"}
+    if event.transaction_id is not None:  # a dynamoray extension: the transaction as a unit
+        out[TRANSACTION_MEMBER] = transaction_member(event)
     return out
+
+
+TRANSACTION_MEMBER = "dynamorayTransaction"  # SDKs that follow the model drop it (docs/extensions.md)
+
+
+def transaction_member(event: ItemChanged) -> dict[str, Any]:
+    """``{"Id", "Index", "Count"}``: the transaction of a change, and its write's position in it
+    ("Index of Count", from 1); a change logged before positions were kept has the Id only."""
+    member: dict[str, Any] = {"Id": event.transaction_id}
+    if event.transaction_index is not None:
+        member["Index"], member["Count"] = event.transaction_index, event.transaction_count
+    return member
 
 
 # --- iterators -----------------------------------------------------------------------------------
@@ -199,6 +217,10 @@ class ShardIterator:
     shard_id: str
     position: int  # the next log offset to read
     issued_ms: int
+    replay: bool = False  # a REPLAY_* iterator: no 24-hour trim
+
+
+REPLAY_PREFIX = "REPLAY_"  # REPLAY_TRIM_HORIZON, REPLAY_AT_TIMESTAMP, REPLAY_AT/AFTER_SEQUENCE_NUMBER
 
 
 def check_iterator_age(iterator: ShardIterator, now_ms: int) -> None:
@@ -226,7 +248,8 @@ class IteratorCodec:
         return hmac.new(self._secret, body, hashlib.sha256).digest()[:20]
 
     def encode(self, iterator: ShardIterator) -> str:
-        body = orjson.dumps([self._VERSION, iterator.arn, iterator.shard_id, iterator.position, iterator.issued_ms])
+        fields = [self._VERSION, iterator.arn, iterator.shard_id, iterator.position, iterator.issued_ms]
+        body = orjson.dumps(fields + [1] if iterator.replay else fields)  # (a replay: one more field)
         return f"{_b64(body)}.{_b64(self._mac(body))}"
 
     def decode(self, token: str) -> ShardIterator:
@@ -236,12 +259,14 @@ class IteratorCodec:
             body, mac = _unb64(body_text), _unb64(mac_text)
             if not body or not hmac.compare_digest(mac, self._mac(body)):
                 raise ValueError("bad signature")
-            version, arn, shard_id, position, issued = orjson.loads(body)
-        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            fields = orjson.loads(body)
+            version, arn, shard_id, position, issued = fields[:5]
+            replay = fields[5:] == [1]
+        except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
             raise errors.invalid_shard_iterator() from None
         if version != self._VERSION or not all(isinstance(v, int) for v in (position, issued)):
             raise errors.invalid_shard_iterator()
-        return ShardIterator(arn, shard_id, position, issued)
+        return ShardIterator(arn, shard_id, position, issued, replay)
 
 
 # --- the reader ----------------------------------------------------------------------------------
@@ -290,30 +315,36 @@ class StreamReader:
         end = self.stream.end(partition)
         return end if end is not None else self._log.end_offset(self._topic, partition)
 
-    def _horizon(self, partition: int) -> int:
-        """The oldest position still served: the stream's start, or the first record under 24 h old."""
-        untrimmed = self._log.offset_for_time(self._topic, partition, self._clock() - RETENTION_MS)
+    def _horizon(self, partition: int, replay: bool = False) -> int:
+        """The oldest position still served: the stream's start, or the first record under 24 h old
+        (for a replay: the first record the log still holds)."""
+        if replay:
+            untrimmed = self._log.start_offset(self._topic, partition)
+        else:
+            untrimmed = self._log.offset_for_time(self._topic, partition, self._clock() - RETENTION_MS)
         return min(max(self.stream.start(partition), untrimmed), self._end(partition))
 
     def iterator(
         self, shard_id: str, iterator_type: str, sequence: str | None = None, timestamp: Any = None
     ) -> ShardIterator:
-        """GetShardIterator."""
+        """GetShardIterator (and the REPLAY_* extension types, see the module docstring)."""
         partition = self.partition_of(shard_id)
-        if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        replay = iterator_type.startswith(REPLAY_PREFIX)
+        kind = iterator_type[len(REPLAY_PREFIX):] if replay else iterator_type
+        if kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
             if sequence is None:
                 raise errors.sequence_number_required(iterator_type)
-            position = self._offset_of(partition, shard_id, sequence) + (iterator_type == "AFTER_SEQUENCE_NUMBER")
-            self._check_untrimmed(partition, position)
+            position = self._offset_of(partition, shard_id, sequence) + (kind == "AFTER_SEQUENCE_NUMBER")
+            self._check_untrimmed(partition, position, replay)
         elif sequence is not None:
             raise errors.sequence_number_not_allowed(iterator_type)
-        elif iterator_type == "LATEST":
+        elif kind == "LATEST":
             position = self._end(partition)
-        elif iterator_type == "TRIM_HORIZON":
-            position = self._horizon(partition)
+        elif kind == "TRIM_HORIZON":
+            position = self._horizon(partition, replay)
         else:  # AT_TIMESTAMP
-            position = self._at_time(partition, timestamp)
-        return ShardIterator(self.stream.arn, shard_id, position, self._clock())
+            position = self._at_time(partition, timestamp, replay)
+        return ShardIterator(self.stream.arn, shard_id, position, self._clock(), replay)
 
     def _offset_of(self, partition: int, shard_id: str, sequence: str) -> int:
         parsed = parse_sequence_number(sequence)
@@ -323,23 +354,23 @@ class StreamReader:
             raise errors.invalid_sequence_number(sequence, shard_id)
         return parsed[1]
 
-    def _at_time(self, partition: int, timestamp: Any) -> int:
+    def _at_time(self, partition: int, timestamp: Any, replay: bool = False) -> int:
         if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
             raise errors.timestamp_required()
         ms = int(timestamp * 1000)
         if ms > self._clock():
             raise errors.timestamp_in_future()
         at = self._log.offset_for_time(self._topic, partition, ms)
-        return min(max(at, self._horizon(partition)), self._end(partition))
+        return min(max(at, self._horizon(partition, replay)), self._end(partition))
 
-    def _check_untrimmed(self, partition: int, position: int) -> None:
+    def _check_untrimmed(self, partition: int, position: int, replay: bool = False) -> None:
         try:
             first = self._log.read(self._topic, partition, position, 1)
         except TruncatedError:
             raise errors.records_trimmed() from None
         except OffsetOutOfRangeError:  # past the end: nothing there to be trimmed
             return
-        if first and first[0].timestamp < self._clock() - RETENTION_MS:
+        if first and first[0].timestamp < self._clock() - RETENTION_MS and not replay:
             raise errors.records_trimmed()
 
     # records
@@ -351,12 +382,13 @@ class StreamReader:
         check_iterator_age(iterator, now)
         partition = self.partition_of(iterator.shard_id)
         end = self._end(partition)
-        records, position = self._collect(partition, iterator.position, end, limit, now)
+        records, position = self._collect(partition, iterator.position, end, limit, now, iterator.replay)
         if not self.stream.enabled and position >= end:
             return records, None
-        return records, ShardIterator(iterator.arn, iterator.shard_id, position, now)
+        return records, ShardIterator(iterator.arn, iterator.shard_id, position, now, iterator.replay)
 
-    def _collect(self, partition: int, position: int, end: int, limit: int, now: int) -> tuple[list[dict], int]:
+    def _collect(self, partition: int, position: int, end: int, limit: int, now: int,
+                 replay: bool = False) -> tuple[list[dict], int]:
         """Records from ``position`` up to ``end``: at most ``limit``, and no more than MAX_BYTES
         unless a single record is larger.  Returns them and the position after the last one taken."""
         records: list[dict] = []
@@ -372,7 +404,7 @@ class StreamReader:
                 break
             if not batch:
                 break
-            if scanned == 0 and batch[0].timestamp < now - RETENTION_MS:
+            if scanned == 0 and batch[0].timestamp < now - RETENTION_MS and not replay:
                 raise errors.records_trimmed()
             for record in batch:
                 if record.offset >= end:

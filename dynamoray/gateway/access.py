@@ -125,6 +125,9 @@ def accesses(service: str, name: str, body: dict, region: str, account: str,
     for param in ("TableName", "SourceTableName", "TargetTableName", "GlobalTableName"):
         if isinstance(body.get(param), str):
             return [b.plain(action, b.arn(body[param]))]
+    created = body.get("TableCreationParameters")  # ImportTable: the table it creates
+    if name == "ImportTable" and isinstance(created, dict) and isinstance(created.get("TableName"), str):
+        return [b.plain(action, b.arn(created["TableName"]))]
     return [b.plain(action, "*")]
 
 

@@ -242,3 +242,5 @@ async def delete_policy(ctx, body: dict) -> dict:
 from . import admin_hooks  # noqa: E402,F401 - registers the hook operations (DeployHook, ...)
 from . import admin_capacity  # noqa: E402,F401 - usage, audit and auto-scaling operations (GetUsage, ...)
 from . import admin_backups  # noqa: E402,F401 - the restore operations (ListRestores, DescribeRestore)
+from . import admin_forks  # noqa: E402,F401 - table forks (ForkTable, DescribeTableOffsets), an extension
+from . import knobs as _knobs  # noqa: E402,F401 - the test knobs (SetTestKnobs, SetClock, ...), an extension

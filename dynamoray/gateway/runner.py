@@ -23,10 +23,17 @@ def root_principal(access_key: str, account_id: str) -> Principal:
 def build_gateway(engine: Any, access_key: str, secret_key: str, config: ServerConfig, *,
                   ttl_interval: float | None = DEFAULT_TTL_INTERVAL, keys: Any = None,
                   telemetry: TelemetryOptions | None = TelemetryOptions(), regions: Any = None,
-                  replication_dir: str | None = None) -> Gateway:
+                  replication_dir: str | None = None, test_knobs: bool = False) -> Gateway:
     """The gateway over ``engine``; with ``ttl_interval`` (seconds; None: no expiry) it runs the
     TTL sweeper (``actors/ttl.py``) while it serves; ``keys``: the KeyManager when data is
-    encrypted at rest (``actors/keys.py``: SSESpecification's keys, the keys admin API)."""
+    encrypted at rest (``actors/keys.py``: SSESpecification's keys, the keys admin API);
+    ``test_knobs``: the admin API's deterministic test knobs (``knobs.py``), off by default."""
+    knobs = None
+    if test_knobs:  # the engine every part of the server sees, with injected conflicts and a clock
+        from .knobs import enable
+
+        engine = enable(engine)
+        knobs = engine.test_knobs
     authenticator = Authenticator()
     authenticator.add_key(access_key, secret_key, root_principal(access_key, config.account_id))
     gateway = Gateway(engine, authenticator, config)
@@ -34,7 +41,11 @@ def build_gateway(engine: Any, access_key: str, secret_key: str, config: ServerC
     gateway.authorizer = Authorizer(IamStore(authenticator, config.account_id, engine.stream_log))
     gateway.keys = keys
     if ttl_interval is not None and hasattr(engine, "ttl_settings"):  # (test doubles may lack it)
-        gateway.services.append(TtlSweeper(engine, ttl_interval))
+        sweeper = TtlSweeper(engine, ttl_interval) if knobs is None else TtlSweeper(engine, ttl_interval,
+                                                                                  clock=knobs.clock)
+        gateway.services.append(sweeper)
+        if knobs is not None:
+            knobs.sweeper = sweeper
     from ..actors.hooks import HookService  # stored-procedure hooks: restarted with the gateway
 
     gateway.hooks = HookService(engine)
@@ -42,6 +53,8 @@ def build_gateway(engine: Any, access_key: str, secret_key: str, config: ServerC
     if telemetry is not None:  # throttling, CloudWatch metrics, audit, usage (gateway/telemetry.py; None: off)
         gateway.telemetry = build_telemetry(engine, telemetry, config.region)
         gateway.services.append(gateway.telemetry)
+        if knobs is not None:
+            knobs.throttler = gateway.telemetry.throttler
     if regions is not None:  # global tables: a regions.RegionMap; checkpoints under replication_dir
         from ..actors.replicator import Checkpoints
         from .replication import ReplicationService

@@ -135,7 +135,7 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
                 backup_store: Any = None, retention_interval: float | None = None,
                 regions_file: str | None = None, dax_port: int | None = None, dax_settings: Any = None,
                 gateways: int = 1, replica: Any = None, ray_address: str | None = None,
-                wait_for_zones: int = 0) -> None:
+                wait_for_zones: int = 0, test_knobs: bool = False) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     from . import replicas as gateway_replicas  # --gateways N: N processes on one port (replicas.py)
@@ -173,7 +173,8 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
         gateway = build_gateway(backend, creds.access_key, creds.secret_key, ServerConfig(region=region),
                                 ttl_interval=ttl_interval, keys=keys,  # the TTL sweeper runs with the gateway
                                 telemetry=telemetry or TelemetryOptions(),  # throttling, metrics, audit, usage
-                                regions=regions, replication_dir=str(data_dir / "replication"))  # global tables
+                                regions=regions, replication_dir=str(data_dir / "replication"),  # global tables
+                                test_knobs=test_knobs)  # the admin API's test knobs (knobs.py)
         gateway_replicas.configure(gateway, gateways, replica)
         if retention_interval:  # log retention by recovery period (actors/retention.py)
             from ..actors.retention import LogRetention
@@ -224,7 +225,7 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
         telemetry: TelemetryOptions | None = None, backup_store: Any = None,
         retention_interval: float | None = None, regions_file: str | None = None, dax_port: int | None = None,
         dax_settings: Any = None, gateways: int = 1, replica: Any = None, ray_address: str | None = None,
-        wait_for_zones: int = 0) -> int:
+        wait_for_zones: int = 0, test_knobs: bool = False) -> int:
     logs.configure()
     try:
         import uvloop
@@ -243,7 +244,7 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
                           backup_store=backup_store, retention_interval=retention_interval,
                           regions_file=regions_file, dax_port=dax_port, dax_settings=dax_settings,
                           gateways=gateways, replica=replica, ray_address=ray_address,
-                          wait_for_zones=wait_for_zones))
+                          wait_for_zones=wait_for_zones, test_knobs=test_knobs))
     except (EncryptionSetupError, TlsError, ObjectStoreError, RegionsFileError) as error:
         print(f"dynamoray: {error}", file=sys.stderr, flush=True)
         return 1

@@ -31,6 +31,12 @@ ITERATORS = streams.IteratorCodec(_secret())
 clock = system_clock
 
 
+def clock_of(ctx: Any) -> Any:
+    """The clock (ms) of the request's server: the test knobs' when it has them (``knobs.py``)."""
+    knobs = getattr(ctx.engine, "test_knobs", None)
+    return clock if knobs is None else knobs.clock_ms
+
+
 async def describe(ctx: Any, table: str) -> dict | None:
     """The table's description, or None if there is no such table."""
     try:
@@ -46,10 +52,11 @@ async def open_reader(ctx: Any, arn: str) -> streams.StreamReader:
     table, _ = streams.parse_stream_arn(arn)
     description = await describe(ctx, table)
     if description is not None:
-        for stream in streams.streams_of(description, clock()):
+        now = clock_of(ctx)
+        for stream in streams.streams_of(description, now()):
             if stream.arn == arn:
                 log = await ctx.engine.stream_log()
-                return streams.StreamReader(log, table_topic(description["TableId"]), stream, clock)
+                return streams.StreamReader(log, table_topic(description["TableId"]), stream, now)
     raise errors.stream_not_found(arn)
 
 

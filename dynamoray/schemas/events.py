@@ -58,6 +58,9 @@ SCHEMA_IDS: tuple[tuple[int, str, int], ...] = (
     (31, "StorageSampled", 1),
     (32, "ScalingPolicyChanged", 1),
     (33, "ItemChanged", 2),
+    (34, "ExportUpdated", 1),
+    (35, "ImportUpdated", 1),
+    (36, "ItemChanged", 3),
 )
 
 # Avro ``bytes`` fields whose model value is JSON (encoded with orjson).
@@ -83,6 +86,9 @@ class ItemChanged:
     # global tables (core/replication.py): the change's version is (origin_timestamp, region), the
     # region empty for this one; None for a change without a version (a table with no replicas)
     origin_timestamp: int | None = None
+    # a transaction's change (v3): its write's position "n of m" among the transaction's writes
+    transaction_index: int | None = None
+    transaction_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +386,25 @@ class ScalingPolicyChanged:
 
 CAPACITY_EVENTS = (AuditRecorded, AuditSettingsChanged, UsageRecorded, StorageSampled, ScalingPolicyChanged)
 EVENT_TYPES.update({cls.__name__: cls for cls in CAPACITY_EVENTS})
+
+
+# --- exports to S3 and imports from S3 (topic dynamoray.exports; folded by core.exports / imports) ---
+
+
+@dataclass(frozen=True, slots=True)
+class ExportUpdated:
+    export_arn: str
+    description: dict[str, Any]  # the whole ExportDescription (times in epoch seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportUpdated:
+    import_arn: str
+    description: dict[str, Any]  # the whole ImportTableDescription (times in epoch seconds)
+
+
+TRANSFER_EVENTS = (ExportUpdated, ImportUpdated)
+EVENT_TYPES.update({cls.__name__: cls for cls in TRANSFER_EVENTS})
 
 
 def schema_file(name: str, version: int) -> str:

@@ -57,6 +57,10 @@ _NAME_PRECHECK = frozenset(
 # Newer models make these optional (for GlobalTableSourceArn, unsupported here); DynamoDB requires them.
 _ALSO_REQUIRED = {"CreateTableInput": ("AttributeDefinitions", "KeySchema")}
 _OVERRIDES = {"ScalarAttributeType": {"enum": ["B", "N", "S"]}}  # DynamoDB lists this enum sorted
+# dynamoray extensions accepted beside a model's enum (not listed in its error message): the stream
+# replay iterator types (events/streams.py, docs/extensions.md)
+_OVERRIDES["ShardIteratorType"] = {"also_allowed": ["REPLAY_TRIM_HORIZON", "REPLAY_AT_SEQUENCE_NUMBER",
+                                                    "REPLAY_AFTER_SEQUENCE_NUMBER", "REPLAY_AT_TIMESTAMP"]}
 _NUMBER = (int, float, Decimal)
 _ACCEPT = {"string": (str,), "blob": (str,), "boolean": (bool,), "timestamp": (*_NUMBER, str)}
 _ACCEPT.update(dict.fromkeys(("integer", "long", "double", "float"), _NUMBER))
@@ -191,7 +195,7 @@ class _Rules:
         numeric = meta["type"] in ("integer", "long", "double", "float")
         rules: dict[str, tuple[Callable[[Any], bool], str]] = {}
         if "enum" in meta:
-            allowed = frozenset(meta["enum"])
+            allowed = frozenset(meta["enum"]) | frozenset(meta.get("also_allowed", ()))
             text = errors.constraint_text("enum", ", ".join(meta["enum"]))
             rules["enum"] = (lambda v: v not in allowed, text)
         if "pattern" in meta:

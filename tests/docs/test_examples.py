@@ -27,6 +27,7 @@ def test_example_runs(code, server, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("DYNAMORAY_LOCAL_BUCKETS", str(tmp_path / "buckets"))  # exports' local buckets (docs/export-import.md)
     script = tmp_path / "example.py"
     script.write_text(code)
     runpy.run_path(str(script), run_name="__main__")

@@ -33,7 +33,7 @@ def test_every_event_type_round_trips(event):
 
 def test_header_is_the_confluent_wire_format():
     data = EventCodec().encode(EXAMPLES[0])
-    assert data[0] == 0 and struct.unpack(">I", data[1:5]) == (33,)  # ItemChanged v2 (global tables' version)
+    assert data[0] == 0 and struct.unpack(">I", data[1:5]) == (36,)  # ItemChanged v3 (transaction positions)
     assert EventCodec().encode(EXAMPLES[4])[1:5] == struct.pack(">I", 4)
 
 

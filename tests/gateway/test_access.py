@@ -33,6 +33,12 @@ def one(name, body):
     ("DescribeBackup", {"BackupArn": T + "/backup/01"}, "dynamodb:DescribeBackup", T + "/backup/01"),
     ("RestoreTableToPointInTime", {"SourceTableName": "T", "TargetTableName": "U"},
      "dynamodb:RestoreTableToPointInTime", T),
+    ("ExportTableToPointInTime", {"TableArn": T, "S3Bucket": "b"}, "dynamodb:ExportTableToPointInTime", T),
+    ("DescribeExport", {"ExportArn": T + "/export/01"}, "dynamodb:DescribeExport", T + "/export/01"),
+    ("ListExports", {"TableArn": T}, "dynamodb:ListExports", "*"),
+    ("ImportTable", {"TableCreationParameters": {"TableName": "U"}}, "dynamodb:ImportTable", U),
+    ("DescribeImport", {"ImportArn": U + "/import/01"}, "dynamodb:DescribeImport", U + "/import/01"),
+    ("ListImports", {}, "dynamodb:ListImports", "*"),
 ])
 def test_actions_and_resources(name, body, action, resource):
     check = one(name, body)

@@ -11,7 +11,7 @@ from . import operation
 async def get_records(ctx, body: dict) -> dict:
     limit = shared.limit(body, streams.MAX_RECORDS)
     iterator = shared.ITERATORS.decode(body["ShardIterator"])
-    streams.check_iterator_age(iterator, shared.clock())
+    streams.check_iterator_age(iterator, shared.clock_of(ctx)())
     reader = await shared.open_reader(ctx, iterator.arn)
     records, following = await asyncio.to_thread(reader.read, iterator, limit)
     out: dict = {"Records": records}

@@ -18,7 +18,7 @@ async def list_streams(ctx, body: dict) -> dict:
     found = sorted(
         (stream.table_name, stream.label, stream.arn)
         for description in described if description is not None
-        for stream in streams.streams_of(description, shared.clock())
+        for stream in streams.streams_of(description, shared.clock_of(ctx)())
     )
     if after is not None:
         found = [entry for entry in found if entry[:2] > after]

@@ -18,7 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from . import backups, flows
+from . import backups, flows, forks
 from .accelerator import AcceleratorConfig, ItemAccelerator
 from .backups import Progress
 from .client_base import ClientBase
@@ -211,6 +211,17 @@ class AsyncClient(ClientBase):
         response = await self._call("UpdateContinuousBackups", self._pitr_payload(table, enabled, recovery_days))
         description: dict[str, Any] = response["ContinuousBackupsDescription"]
         return description
+
+    async def fork_table(self, source: str, target: str, *, at: datetime | float | None = None,
+                         offsets: list[int] | None = None, wait: bool = True) -> dict[str, Any]:
+        """A new table ``target`` as a copy of ``source`` as of ``at``, or of the log ``offsets``
+        (``table_offsets``), or of now (a dynamoray extension, the admin API: root credentials)."""
+        flow = forks.fork_table(source, target, at, offsets, Wait() if wait else None)
+        return await flows.run_async(flow, self._call)
+
+    async def table_offsets(self, table: str) -> list[int]:
+        """The table's log offsets now, one per shard: a point to fork at later."""
+        return await flows.run_async(forks.table_offsets(table), self._call)
 
     async def restore_table_to_point_in_time(self, source: str, target: str, *, at: datetime | float | None = None,
                                              wait: bool = True, progress: bool | Progress = False,

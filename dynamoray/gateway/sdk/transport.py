@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGETS = {"dynamodb": "DynamoDB_20120810", "dynamodbstreams": "DynamoDBStreams_20120810"}
 TARGETS["dynamoraychanges"] = "DynamoRayChangeFeed_20241101"  # the change feed (accelerator.py)
+TARGETS["dynamorayadmin"] = "DynamoRayAdmin_20261126"  # the admin API, root only (forks.py)
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 
 
