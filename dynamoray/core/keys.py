@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,12 +35,12 @@ class KeySchema:
     range_name: str | None = None
     range_type: str | None = None
 
-    @property
+    @functools.cached_property  # read on every request: made once per schema (not a field)
     def names(self) -> tuple[str, ...]:
         """The key attribute names, HASH first."""
         return (self.hash_name,) if self.range_name is None else (self.hash_name, self.range_name)
 
-    @property
+    @functools.cached_property  # read on every request: made once per schema (not a field)
     def typed(self) -> tuple[tuple[str, str, bool], ...]:
         """``(name, type, is_hash)`` for each key attribute, HASH first."""
         pairs = [(self.hash_name, self.hash_type, True)]
@@ -151,9 +152,14 @@ def check_definitions_used(attribute_definitions: list[dict], used: list[str], h
 
 
 def _check_key_value(name: str, kind: str, raw: Any, is_hash: bool) -> None:
-    if kind != "N" and not raw:
+    if kind == "N":
+        return  # a valid number takes at most 22 bytes: never over a key's limit
+    if not raw:
         raise errors.empty_key_value(name, "string" if kind == "S" else "binary")
-    size = len(raw.encode("utf-8")) if kind == "S" else values.value_size({kind: raw})
+    if kind == "S":
+        size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+    else:
+        size = values.binary_length(raw)
     if is_hash and size > MAX_HASH_KEY_BYTES:
         raise errors.hash_key_too_large()
     if not is_hash and size > MAX_RANGE_KEY_BYTES:
@@ -203,6 +209,7 @@ def validate_key(schema: KeySchema, key: Any) -> Item:
 
 _NEGATIVE, _ZERO, _POSITIVE = 0x01, 0x02, 0x03
 _END = 0xFF  # after a negative number's digits: shorter magnitudes sort after longer ones
+_DIGIT_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
 
 
 def sort_key_bytes(value: AttributeValue) -> bytes:
@@ -219,6 +226,9 @@ def sort_key_bytes(value: AttributeValue) -> bytes:
         return values.decode_binary(raw)
     if kind != "N":
         raise ValueError(f"not a key type: {kind}")
+    if raw.__class__ is str and raw.isascii() and raw.isdigit() and raw[0] != "0" and len(raw) <= values.MAX_DIGITS:
+        # a canonical positive integer (the common case): its digits as they are, no Decimal
+        return bytes((_POSITIVE, len(raw) - 1 - values.MIN_EXPONENT)) + raw.encode("ascii").translate(_DIGIT_VALUES)
     number = Decimal(raw)
     if not number:
         return bytes([_ZERO])
@@ -253,6 +263,28 @@ def partition_hash(value: AttributeValue) -> int:
 
     Equal DynamoDB values hash equally (numbers are normalized, binaries decoded)."""
     (kind, raw), = value.items()
+    remembered = (kind, raw) if raw.__class__ is str and len(raw) <= _MEMO_LENGTH else None
+    if remembered is not None:
+        found = _HASHES.get(remembered)
+        if found is not None:
+            return found
+    found = _hash(kind, raw)
+    if remembered is not None:
+        if len(_HASHES) >= _MEMORY:
+            _HASHES.clear()
+        _HASHES[remembered] = found
+    return found
+
+
+# Memos of the hot path (results never change): a lookup costs a tenth of a hash.  Values up to
+# _MEMO_LENGTH characters, _MEMORY of each at most (then the memory starts over).
+_HASHES: dict[tuple[str, str], int] = {}  # (type, value) -> partition_hash
+_SHARDS: dict[tuple[str, str, int], int] = {}  # (type, value, count) -> shard_for
+_MEMO_LENGTH = 128
+_MEMORY = 65536
+
+
+def _hash(kind: str, raw: Any) -> int:
     if kind == "S":
         payload = raw.encode("utf-8")
     elif kind == "N":
@@ -272,7 +304,22 @@ def shard_for(value: AttributeValue, shard_count: int) -> int:
     1/(n+1) of the keys, all of them to the new shard."""
     if shard_count < 1:
         raise ValueError("shard_count must be at least 1")
-    key = partition_hash(value)
+    if len(value) == 1:
+        (kind, raw), = value.items()
+        remembered = (kind, raw, shard_count) if raw.__class__ is str and len(raw) <= _MEMO_LENGTH else None
+        shard = _SHARDS.get(remembered) if remembered is not None else None
+        if shard is None:
+            shard = _jump(partition_hash(value), shard_count)
+            if remembered is not None:
+                if len(_SHARDS) >= _MEMORY:
+                    _SHARDS.clear()
+                _SHARDS[remembered] = shard
+        return shard
+    return _jump(partition_hash(value), shard_count)
+
+
+def _jump(key: int, shard_count: int) -> int:
+    """Jump consistent hashing of a 64-bit hash into ``shard_count`` buckets."""
     shard, candidate = -1, 0
     while candidate < shard_count:
         shard = candidate

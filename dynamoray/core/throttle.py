@@ -274,23 +274,25 @@ def charge(state: TableBuckets, kind: str, shards: Mapping[int, float] | None, u
     share, summing to 1); ``None`` spreads them evenly."""
     old = state.buckets
     changed: dict[tuple, Bucket] = {}
-
-    def draw(key: tuple, amount: float) -> None:
-        bucket = old.get(key)
-        if bucket is not None and amount > 0:
-            changed[key] = take(bucket, amount, now)
-
     if units > 0:
-        draw((TABLE, kind), units)
+        bucket = old.get((TABLE, kind))
+        if bucket is not None:
+            changed[(TABLE, kind)] = take(bucket, units, now)
         if shards is None:
             count = state.limits.shards
             shards = {shard: 1.0 / count for shard in range(count)}
         for shard, part in shards.items():
-            draw((SHARE, shard, kind), units * part)
-            draw((CEILING, shard, kind), units * part)
+            amount = units * part
+            if amount > 0:
+                for key in ((SHARE, shard, kind), (CEILING, shard, kind)):
+                    bucket = old.get(key)
+                    if bucket is not None:
+                        changed[key] = take(bucket, amount, now)
     if index_units:
         for name, amount in index_units.items():
-            draw((INDEX, name, kind), amount)
+            bucket = old.get((INDEX, name, kind))
+            if bucket is not None and amount > 0:
+                changed[(INDEX, name, kind)] = take(bucket, amount, now)
     if not changed:
         return state
     return TableBuckets(state.limits, {**old, **changed})

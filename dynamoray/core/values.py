@@ -43,6 +43,11 @@ DECIMAL_CONTEXT = Context(prec=300, Emax=999999, Emin=-999999)
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 _TYPE_NAMES = {"S": "string", "B": "binary", "N": "number"}
+# A number already in canonical form (what format_number writes): no exponent, no leading or
+# trailing zeros, no "+", no "-0".  At most 38 characters, so at most 37 digits and an adjusted
+# exponent within -37..37: always in range.  The hot path returns such a text as it is.
+_CANONICAL_NUMBER_RE = re.compile(r"-?(?:[1-9][0-9]*(?:\.[0-9]*[1-9])?|0\.[0-9]*[1-9])|0")
+_CANONICAL_MAX = 38
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -79,6 +84,11 @@ def check_number(value: Decimal) -> Decimal:
     return Decimal((sign, digits, exponent))
 
 
+def _plain_integer(text: str) -> bool:
+    """A positive integer in canonical form (ASCII digits, no leading zero): checked without a regex."""
+    return text.isascii() and text.isdigit() and text[0] != "0"
+
+
 def format_number(value: Decimal) -> str:
     """The canonical text of a (checked) number: plain digits, no exponent, no trailing zeros."""
     if not value:
@@ -88,6 +98,9 @@ def format_number(value: Decimal) -> str:
 
 def normalize_number(text: Any) -> str:
     """``"01.50"`` -> ``"1.5"``; raises the DynamoDB error for a bad number."""
+    if text.__class__ is str and len(text) <= _CANONICAL_MAX and (
+            _plain_integer(text) or _CANONICAL_NUMBER_RE.fullmatch(text)):
+        return text  # already canonical (the common case): the same text the slow path writes
     return format_number(parse_number(text))
 
 
@@ -134,6 +147,10 @@ def validate_value(value: Any, depth: int = 0) -> AttributeValue:
     counts the attribute as level 1 and refuses anything at level 33 or deeper, so 31 maps
     around a scalar are accepted and 32 are not.  Errors are raised in document order.
     Members that are not attribute-value types are ignored, as DynamoDB's JSON reader does."""
+    if value.__class__ is dict and len(value) == 1 and depth < MAX_NESTING_DEPTH:
+        for kind, raw in value.items():  # the common case: one member, a known type
+            if raw is not None and kind in TYPES:
+                return {kind: _VALIDATORS[kind](raw, depth)}
     if not isinstance(value, dict):
         raise errors.wrong_container(value, "map")
     if depth >= MAX_NESTING_DEPTH:
@@ -271,6 +288,11 @@ def check_item_size(item: Item) -> int:
 def number_size(normalized: str) -> int:
     """Storage size of a number: one byte of exponent plus one byte per base-100 digit pair,
     pairs aligned on the decimal point, plus one byte for a negative number."""
+    if normalized.__class__ is str:
+        if _plain_integer(normalized):  # trailing zeros are not stored
+            return 2 + (len(normalized) - 1) // 2 - (len(normalized) - len(normalized.rstrip("0"))) // 2
+        if _CANONICAL_NUMBER_RE.fullmatch(normalized):
+            return _canonical_number_size(normalized)
     sign, digits, exponent = Decimal(normalized).as_tuple()
     kept = len(bytes(digits).rstrip(b"\0"))  # trailing zeros are not stored
     if not kept:
@@ -281,11 +303,26 @@ def number_size(normalized: str) -> int:
     return 1 + pairs + (1 if sign else 0)
 
 
+def _canonical_number_size(text: str) -> int:
+    """:func:`number_size` read off a canonical text's digits, without a Decimal."""
+    negative = text[0] == "-"
+    whole, _, fraction = (text[1:] if negative else text).partition(".")
+    if whole == "0":
+        if not fraction:
+            return 1  # zero
+        highest = len(fraction.lstrip("0")) - len(fraction) - 1  # 0.05: the 5 is at -2
+        lowest = -len(fraction)
+    else:
+        highest = len(whole) - 1
+        lowest = -len(fraction) if fraction else len(whole) - len(whole.rstrip("0"))
+    return 2 + highest // 2 - lowest // 2 + negative
+
+
 def value_size(value: AttributeValue) -> int:
     """Size in bytes of an attribute value, as DynamoDB counts it (without the name)."""
     (kind, raw), = value.items()
     if kind == "S":
-        return len(raw.encode("utf-8"))
+        return len(raw) if raw.isascii() else len(raw.encode("utf-8"))
     if kind == "N":
         return number_size(raw)
     if kind == "B":
@@ -302,7 +339,10 @@ def value_size(value: AttributeValue) -> int:
 
 def item_size(item: Item) -> int:
     """Item size: the UTF-8 length of each attribute name plus the size of its value."""
-    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
+    total = 0
+    for name, value in item.items():
+        total += (len(name) if name.isascii() else len(name.encode("utf-8"))) + value_size(value)
+    return total
 
 
 # --- comparison --------------------------------------------------------------------------------

@@ -52,7 +52,10 @@ def _kind(name: str, body: dict) -> str:
 def tables_of(name: str, body: dict, admission: Admission | None = None) -> list[str]:
     """The tables a request names (for metrics labels and the audit record's resources)."""
     if admission is not None and admission.uses:
-        return list(dict.fromkeys(use.table for use in admission.uses))
+        uses = admission.uses
+        if len(uses) == 1:  # the common case: one item
+            return [uses[0].table]
+        return list(dict.fromkeys(use.table for use in uses))
     found: list[str] = []
     for member in ("TableName", "SourceTableName", "TargetTableName"):
         if isinstance(body.get(member), str):

@@ -90,6 +90,7 @@ class Throttler:
                  refresh_seconds: float = 30.0, switch_interval: float = 0.0) -> None:
         self.engine = engine
         self.config = config or ThrottleConfig()
+        self.table_configs: dict[str, ThrottleConfig] = {}  # per-table settings (test knobs, knobs.py)
         self.clock, self.wall = clock, wall
         self.refresh_seconds = refresh_seconds
         self.switch_interval = switch_interval  # seconds between two switches to PAY_PER_REQUEST (0: any time)
@@ -104,9 +105,9 @@ class Throttler:
         limits = throttle.limits_of(description, tables.shard_count(description))
         entry = self._tables.get(name)
         if entry is not None and entry.state.limits.arn == limits.arn:
-            state = throttle.retarget(entry.state, limits, self.config, now)
+            state = throttle.retarget(entry.state, limits, self.table_configs.get(name, self.config), now)
         else:
-            state = throttle.open_table(limits, self.config, now)
+            state = throttle.open_table(limits, self.table_configs.get(name, self.config), now)
         entry = self._tables[name] = _Table(state, tables.key_schema_of(description), now)
         return entry
 
@@ -165,9 +166,10 @@ class Throttler:
     async def admit(self, name: str, body: dict) -> Admission | None:
         """Check a request before it runs: None when it touches no table's throughput; raises
         :class:`Throttled` when it may not run at all."""
-        if name in _SINGLE:
-            kind, member = _SINGLE[name]
-            return await self._single(body, Use(table_name(body["TableName"]), kind), body.get(member))
+        single = _SINGLE.get(name)
+        if single is not None:
+            key = body.get(single[1])
+            return await self._single(body, Use(table_name(body["TableName"]), single[0]), key)
         if name == "Query":
             return await self._read(body, "IndexName" in body, query=True)
         if name == "Scan":
@@ -189,12 +191,17 @@ class Throttler:
         return None
 
     async def _check(self, use: Use, key: Any = None) -> tuple[Use, Throttle | None]:
-        entry = await self.table(use.table)
-        if entry is None:
-            return use, None
+        entry = self._tables.get(use.table)
+        now = self.clock()
+        if entry is None or now - entry.loaded > self.refresh_seconds:  # (the common case skips this await)
+            entry = await self.table(use.table)
+            if entry is None:
+                return use, None
+            now = self.clock()
         if key is not None and use.shard is None:
-            use = use._replace(shard=self._shard(entry, use.table, key))
-        return use, throttle.admit(entry.state, use.kind, use.shard, self.clock(), self.config, use.index)
+            use = Use(use.table, use.kind, self._shard(entry, use.table, key), use.index)
+        config = self.table_configs.get(use.table, self.config) if self.table_configs else self.config
+        return use, throttle.admit(entry.state, use.kind, use.shard, now, config, use.index)
 
     def _shard(self, entry: _Table, table: str, key: dict) -> int:
         """The shard of a key, remembered per partition-key value (hashing costs more than a lookup)."""

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,37 @@ def test_shard_for_moves_keys_only_to_a_new_shard():
         value = {"S": f"k{i}"}
         before, after = keys.shard_for(value, 5), keys.shard_for(value, 6)
         assert after == before or after == 5
+
+
+# --- the hot path's shortcuts agree with the general rules --------------------------------------
+
+
+def _decimal_sort_bytes(text: str) -> bytes:
+    """sort_key_bytes's general rule for a positive number (sign, exponent byte, digits)."""
+    _, digits, exponent = Decimal(text).as_tuple()
+    return bytes([0x03, exponent + len(digits) - 1 - values.MIN_EXPONENT, *digits])
+
+
+@pytest.mark.parametrize("text", ["1", "7", "10", "12300", "99", "100", "9" * 38, "1" + "0" * 37])
+def test_integer_sort_bytes_are_the_decimal_rule(text):
+    assert keys.sort_key_bytes({"N": text}) == _decimal_sort_bytes(text)
+    assert keys.sort_key_value("N", keys.sort_key_bytes({"N": text})) == {"N": text}
+
+
+def test_remembered_hashes_and_shards_are_the_computed_ones():
+    long_value = "x" * 300  # too long to be remembered: always computed
+    for value in ({"S": "user#1"}, {"N": "1.50"}, {"N": "1.5"}, {"B": "AQ=="}, {"S": long_value}):
+        first = keys.partition_hash(value)
+        assert keys.partition_hash(value) == first  # the second comes from the memory
+        for count in (1, 2, 5, 16):
+            shard, candidate, state = -1, 0, first
+            while candidate < count:  # jump consistent hashing, written out
+                shard = candidate
+                state = (state * 2862933555777941757 + 1) & 0xFFFFFFFFFFFFFFFF
+                candidate = int((shard + 1) * ((1 << 31) / ((state >> 33) + 1)))
+            assert keys.shard_for(value, count) == keys.shard_for(value, count) == shard
+    assert keys.partition_hash({"N": "1.50"}) == keys.partition_hash({"N": "1.5"})
+    with pytest.raises(ValueError):
+        keys.partition_hash({"SS": ["a"]})
+    with pytest.raises(ValueError):  # an invalid value is not remembered either
+        keys.partition_hash({"X": "a"})

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from dynamoray.core import values
 from dynamoray.core.errors import DynamoError
@@ -386,3 +387,55 @@ def test_from_python_refuses_floats_and_empty_sets():
 def test_to_python_numbers():
     assert to_python({"N": "100"}) == 100 and isinstance(to_python({"N": "100"}), int)
     assert to_python({"N": "-0.5"}) == Decimal("-0.5")
+
+
+# --- the hot path's shortcuts agree with the general rules --------------------------------------
+
+NUMBER_TEXTS = st.one_of(
+    st.integers(min_value=-10**45, max_value=10**45).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"[+-]?[0-9]{0,42}(\.[0-9]{0,42})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+)
+
+
+def _outcome(call, text):
+    try:
+        return "ok", call(text)
+    except DynamoError as error:
+        return error.error_type, error.message
+
+
+def _reference_size(text: str) -> int:
+    """number_size's rule, read off the Decimal's digits (the general path)."""
+    sign, digits, exponent = Decimal(text).as_tuple()
+    kept = len(bytes(digits).rstrip(b"\0"))
+    if not kept:
+        return 1
+    lowest, highest = exponent + len(digits) - kept, exponent + len(digits) - 1
+    return 2 + highest // 2 - lowest // 2 + (1 if sign else 0)
+
+
+@settings(max_examples=600, deadline=None)
+@given(NUMBER_TEXTS)
+def test_a_canonical_number_is_returned_as_it_is_and_others_are_normalized(text):
+    """normalize_number skips the Decimal for canonical texts: same results, same errors."""
+    general = _outcome(lambda t: values.format_number(values.parse_number(t)), text)
+    assert _outcome(normalize_number, text) == general
+    if general[0] == "ok":
+        assert normalize_number(general[1]) == general[1]
+        assert values.number_size(general[1]) == _reference_size(general[1])
+
+
+@pytest.mark.parametrize("text", ["0", "7", "-7", "12300", "-12300", "0.05", "-0.0505", "100.001", "9" * 38,
+                                  "1" + "0" * 37, "123456789.987654321"])
+def test_number_size_of_canonical_texts(text):
+    assert values.number_size(text) == _reference_size(text)
+
+
+def test_one_member_values_keep_every_check():
+    assert fails({"X": "a"}).endswith("must contain exactly one of the supported datatypes")
+    assert fails({"S": None}).endswith("must contain exactly one of the supported datatypes")
+    assert validate_value({"N": "01.50"}) == {"N": "1.5"}
+    assert validate_value({"NULL": True}) == {"NULL": True}
+    assert value_size({"S": "é" * 3}) == 6
+    assert item_size({"é": {"S": "ab"}, "n": {"N": "12300"}}) == 2 + 2 + 1 + _reference_size("12300")

@@ -127,3 +127,46 @@ def test_a_request_with_a_query_string_goes_through_botocore():
     headers = {k.lower(): v for k, v in signed.headers.items()}
     headers["host"] = "127.0.0.1:8000"
     assert _auth().verify("POST", "/x", "b=2&a=1", headers, BODY) == PRINCIPAL
+
+
+def test_a_remembered_authorization_prefix_never_admits_a_wrong_signature():
+    """The parse of an Authorization header is kept per prefix (all but the signature): the
+    signature itself is checked on every request."""
+    auth = _auth()
+    good = _signed(NOW)
+    assert auth.verify("POST", "/", "", good, BODY) == PRINCIPAL
+    forged = dict(good, authorization=good["authorization"][:-4] + "0000")
+    with pytest.raises(DynamoError) as info:
+        auth.verify("POST", "/", "", forged, BODY)
+    assert info.value.error_type == "InvalidSignatureException"
+    other = _signed(NOW + timedelta(seconds=1), body=b'{"TableName": "u"}')  # same prefix, new signature
+    assert auth.verify("POST", "/", "", other, b'{"TableName": "u"}') == PRINCIPAL
+    with pytest.raises(DynamoError):  # and the same signature over another body still fails
+        auth.verify("POST", "/", "", other, BODY)
+
+
+def test_fields_in_another_order_and_a_bad_header_twice():
+    auth = _auth()
+    headers = _signed(NOW)
+    algorithm, _, rest = headers["authorization"].partition(" ")
+    credential, signed, signature = [part.strip() for part in rest.split(",")]
+    reordered = dict(headers, authorization=f"{algorithm} {signature}, {credential}, {signed}")
+    assert auth.verify("POST", "/", "", reordered, BODY) == PRINCIPAL
+    bad = dict(headers, authorization=f"{algorithm} {credential}, {signature}")  # no SignedHeaders
+    for _ in range(2):
+        with pytest.raises(DynamoError) as info:
+            auth.verify("POST", "/", "", bad, BODY)
+        assert info.value.error_type == "IncompleteSignatureException"
+        assert "'SignedHeaders'" in info.value.message
+
+
+def test_a_remembered_date_is_still_checked_against_the_clock():
+    now = [NOW]
+    auth = Authenticator(clock=lambda: now[0])
+    auth.add_key(KEY, SECRET, PRINCIPAL)
+    headers = _signed(NOW)
+    assert auth.verify("POST", "/", "", headers, BODY) == PRINCIPAL
+    now[0] = NOW + timedelta(minutes=16)
+    with pytest.raises(DynamoError) as info:
+        auth.verify("POST", "/", "", headers, BODY)
+    assert info.value.message.startswith("Signature expired: 20261126T120000Z is now earlier than")
