@@ -37,6 +37,8 @@ DEFAULT_QUERY_BYTES = 64 * 1024 * 1024
 DEFAULT_SETTLE = 0.5  # seconds: no fill of a key changed (or a table followed) this recently
 ENTRY_OVERHEAD = 100  # bytes counted per entry besides its item(s)
 RECENT_CHANGES = 100_000  # changed keys remembered for refusing stale fills
+OWN_WRITE_WAIT = 5.0  # seconds a written-through image waits for its own change in the log
+OWN_WRITES = 10_000  # written-through images waiting for their change, at most
 MISSING: Any = object()  # what a lookup that finds nothing returns (None is a cached "no item")
 
 
@@ -171,6 +173,9 @@ class DaxCache:
         self.followed: set[str] = set()  # tables whose log changes are applied (fills allowed)
         self._recent: OrderedDict[Hashable, tuple[int, float]] = OrderedDict()  # key -> (epoch, when)
         self._floor = 0  # the epoch of the newest change forgotten from _recent
+        # key -> (image written through, when): log changes of the key older than that write
+        # must not replace it; the wait ends when the log brings the same image, or after a while
+        self._own: OrderedDict[Hashable, tuple[dict | None, float]] = OrderedDict()
 
     # --- tables ----------------------------------------------------------------------------------
 
@@ -183,6 +188,8 @@ class DaxCache:
     def unfollow(self, table: str) -> None:
         """Forget the table (deleted, or its log can no longer be followed)."""
         self.followed.discard(table)
+        for token in [t for t in self._own if t[0] == table]:
+            del self._own[token]
         self.items.drop_group(table)
         self.queries.drop_group(table)
         self._changed(("dropped", table), float("-inf"))
@@ -233,7 +240,12 @@ class DaxCache:
         token = (table, key_token(key))
         last = self._recent.get(token)
         if table not in self.followed or ticket.epoch < self._floor or (last is not None and last[0] > ticket.epoch):
+            self.items.pop(token)  # whatever is cached may be older than this write: read it again
             return False
+        self._own.pop(token, None)
+        self._own[token] = (item, now)
+        while len(self._own) > OWN_WRITES:
+            self._own.popitem(last=False)
         return self.items.put(token, item, item_bytes(key, item), now, table)
 
     def apply_change(self, table: str, key: dict, new_image: dict | None, now: float) -> None:
@@ -244,6 +256,11 @@ class DaxCache:
         if self.settings.invalidate_queries:
             self._changed(("pages", table), now)
             self.queries.drop_group(table)
+        own = self._own.get(token)
+        if own is not None:
+            if own[0] != new_image and now - own[1] < OWN_WRITE_WAIT:
+                return  # a change from before this accelerator's own write of the key: keep the write
+            del self._own[token]  # the log has caught up with the write (or gave up waiting)
         if token in self.items:
             self.items.put(token, new_image, item_bytes(key, new_image), now, table)
 

@@ -172,7 +172,31 @@ def test_write_through_caches_the_new_image_unless_the_log_brought_a_newer_chang
     ticket = cache.begin()
     cache.apply_change("t", key("a"), item("a", "theirs"), 2)  # after my write began
     assert not cache.write_through("t", key("a"), item("a", "mine2"), ticket, 3)
-    assert cache.get_item("t", key("a"), 3) == item("a", "theirs")
+    # which of the two is newer is unknown: neither stays cached, the next read asks the table
+    assert cache.get_item("t", key("a"), 3) is MISSING
+
+
+def test_log_changes_from_before_an_own_write_do_not_replace_it():
+    """The feed lags: the changes of my earlier writes arrive after my newest one was written through."""
+    cache = followed()
+    for n, v in enumerate(("1", "2")):
+        assert cache.write_through("t", key("a"), item("a", v), cache.begin(), n)
+    assert cache.write_through("t", key("a"), None, cache.begin(), 2)  # deleted
+    cache.apply_change("t", key("a"), item("a", "1"), 3)  # the log catches up, late
+    cache.apply_change("t", key("a"), item("a", "2"), 3)
+    assert cache.get_item("t", key("a"), 3) is None  # still my delete
+    cache.apply_change("t", key("a"), None, 3)  # the delete itself: the log has caught up
+    cache.apply_change("t", key("a"), item("a", "theirs"), 4)  # a later write by someone else
+    assert cache.get_item("t", key("a"), 4) == item("a", "theirs")
+
+
+def test_an_own_write_whose_change_never_comes_stops_holding_back_the_log():
+    cache = followed()
+    assert cache.write_through("t", key("a"), item("a", "mine"), cache.begin(), 0)
+    cache.apply_change("t", key("a"), item("a", "other"), 1)
+    assert cache.get_item("t", key("a"), 1) == item("a", "mine")
+    cache.apply_change("t", key("a"), item("a", "later"), 10)  # OWN_WRITE_WAIT has passed
+    assert cache.get_item("t", key("a"), 10) == item("a", "later")
 
 
 def test_item_entries_count_their_size():
