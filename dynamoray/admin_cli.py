@@ -41,3 +41,21 @@ def admin_client(args: argparse.Namespace, command: str) -> Any:
 
         context = ssl.create_default_context(cafile=args.ca_bundle)
     return AdminClient(args.endpoint, *root_credentials(args, command), region=args.region, ssl_context=context)
+
+
+def call_and_print(args: argparse.Namespace, command: str, operation: str, body: dict) -> int:
+    """Call one admin operation and print its answer as JSON; errors go to stderr (exit code 1)."""
+    import sys
+
+    from .gateway.admin_client import AdminError
+
+    try:
+        answer = admin_client(args, command).call(operation, **body)
+    except AdminError as error:
+        print(f"dynamoray {command}: {error.code}: {error.message}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"dynamoray {command}: cannot reach {args.endpoint}: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2, sort_keys=True))
+    return 0

@@ -9,11 +9,10 @@ file (``-`` for stdin).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from .admin_cli import add_connection_arguments, admin_client
+from .admin_cli import add_connection_arguments, call_and_print
 
 # subcommand -> (operation, positional arguments as (name, request member), reads a document file)
 _COMMANDS: dict[str, tuple[str, tuple[tuple[str, str], ...], bool]] = {}
@@ -91,17 +90,4 @@ def request_of(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .gateway.admin_client import AdminError
-
-    operation, body = request_of(args)
-    client = admin_client(args, "iam")
-    try:
-        answer = client.call(operation, **body)
-    except AdminError as error:
-        print(f"dynamoray iam: {error.code}: {error.message}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"dynamoray iam: cannot reach {args.endpoint}: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(answer, indent=2, sort_keys=True))
-    return 0
+    return call_and_print(args, "iam", *request_of(args))

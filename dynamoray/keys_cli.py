@@ -13,10 +13,8 @@ or ``--data-dir``; ``--ca-bundle`` (or ``AWS_CA_BUNDLE``) verifies an HTTPS endp
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from .admin_cli import add_connection_arguments, admin_client
+from .admin_cli import add_connection_arguments, call_and_print
 
 
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
@@ -80,17 +78,4 @@ def request_of(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .gateway.admin_client import AdminError
-
-    operation, body = request_of(args)
-    client = admin_client(args, "keys")
-    try:
-        answer = client.call(operation, **body)
-    except AdminError as error:
-        print(f"dynamoray keys: {error.code}: {error.message}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"dynamoray keys: cannot reach {args.endpoint}: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(answer, indent=2, sort_keys=True))
-    return 0
+    return call_and_print(args, "keys", *request_of(args))
