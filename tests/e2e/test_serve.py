@@ -17,28 +17,10 @@ import requests
 from dynamoray.gateway.runner import free_port
 
 from .conftest import ACCESS_KEY, SECRET_KEY, make_client
+from .serving import start_serve
 
 BIN = Path(sys.executable).parent / "dynamoray"
 AWS = Path(sys.executable).parent / "aws"
-
-
-def _start(data_dir: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, DYNAMORAY_ROOT_CREDENTIALS=f"{ACCESS_KEY}:{SECRET_KEY}")
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--engine", "local", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not become healthy")
 
 
 @pytest.fixture
@@ -48,7 +30,7 @@ def data_dir(tmp_path):
 
 def test_kill_9_and_restart_keeps_every_acknowledged_write(data_dir):
     port = free_port()
-    proc = _start(data_dir, port)
+    proc = start_serve(data_dir, port)
     try:
         ddb = make_client(f"http://127.0.0.1:{port}")
         ddb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
@@ -62,7 +44,7 @@ def test_kill_9_and_restart_keeps_every_acknowledged_write(data_dir):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
-    proc = _start(data_dir, port)
+    proc = start_serve(data_dir, port)
     try:
         ddb = make_client(f"http://127.0.0.1:{port}")
         assert ddb.list_tables()["TableNames"] == ["orders"]
@@ -102,7 +84,7 @@ def test_generated_root_credentials_are_printed_once_and_reused(tmp_path):
 
 def test_aws_cli_against_the_server(data_dir):
     port = free_port()
-    proc = _start(data_dir, port)
+    proc = start_serve(data_dir, port)
     env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY,
                AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
 

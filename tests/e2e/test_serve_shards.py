@@ -6,38 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import requests
 
 from dynamoray.actors.records import table_topic
 from dynamoray.events.embedded import EmbeddedLog
 from dynamoray.gateway.runner import free_port
 
-from .conftest import ACCESS_KEY, SECRET_KEY, make_client
+from .conftest import make_client
+from .serving import start_serve
 
 BIN = Path(sys.executable).parent / "dynamoray"
-
-
-def _start(data_dir: Path, port: int, shards: int) -> subprocess.Popen:
-    env = dict(os.environ, DYNAMORAY_ROOT_CREDENTIALS=f"{ACCESS_KEY}:{SECRET_KEY}")
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--engine", "local", "--port", str(port), "--data-dir", str(data_dir),
-         "--shards", str(shards)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not become healthy")
 
 
 def _table(ddb, name: str) -> None:
@@ -56,7 +34,7 @@ def _partitions(data_dir: Path, table_id: str) -> int:
 
 def test_a_table_keeps_its_shard_count_across_restarts_and_kill_9(tmp_path):
     data_dir, port = tmp_path / "data", free_port()
-    proc = _start(data_dir, port, shards=1)
+    proc = start_serve(data_dir, port, "--shards", "1")
     try:
         ddb = make_client(f"http://127.0.0.1:{port}")
         _table(ddb, "old")
@@ -65,7 +43,7 @@ def test_a_table_keeps_its_shard_count_across_restarts_and_kill_9(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
-    proc = _start(data_dir, port, shards=4)
+    proc = start_serve(data_dir, port, "--shards", "4")
     try:
         ddb = make_client(f"http://127.0.0.1:{port}")
         _table(ddb, "new")
@@ -77,7 +55,7 @@ def test_a_table_keeps_its_shard_count_across_restarts_and_kill_9(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
     assert _partitions(data_dir, ids["old"]) == 1 and _partitions(data_dir, ids["new"]) == 4
-    proc = _start(data_dir, port, shards=2)
+    proc = start_serve(data_dir, port, "--shards", "2")
     try:
         ddb = make_client(f"http://127.0.0.1:{port}")
         for name, prefix in (("old", "o"), ("new", "n")):
