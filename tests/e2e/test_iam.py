@@ -349,11 +349,11 @@ def test_users_keys_and_policies_survive_a_server_restart(tmp_path):
 
     from dynamoray.gateway.runner import free_port
 
-    from .test_serve import _start
+    from .serving import start_serve
 
     data_dir, port = tmp_path / "data", free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    proc = _start(data_dir, port)
+    proc = start_serve(data_dir, port)
     try:
         admin = AdminClient(endpoint, ACCESS_KEY, SECRET_KEY, REGION)
         admin.call("CreateUser", UserName="ada")
@@ -364,7 +364,7 @@ def test_users_keys_and_policies_survive_a_server_restart(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
-    proc = _start(data_dir, port)
+    proc = start_serve(data_dir, port)
     try:
         ada = make_client(endpoint, access=key["AccessKeyId"], secret=key["SecretAccessKey"])
         assert ada.list_tables()["TableNames"] == []  # the key, the policy and aws:SourceIp all work
