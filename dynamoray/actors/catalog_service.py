@@ -22,7 +22,7 @@ import copy
 import os
 from typing import Callable
 
-from ..core import catalog, errors, tables
+from ..core import catalog, errors, partition_map, tables
 from ..events.log import EventLog, TopicExistsError
 from . import records
 from .records import table_topic
@@ -93,6 +93,26 @@ class CatalogService:
         description = copy.deepcopy(self._state.description(name))
         self._record(catalog.table_deleted(description))
         return description
+
+    def set_partitions(self, name: str, table_id: str, spec: dict, expected_version: int) -> dict:
+        """Record a table's new partition map (``core/partition_map.py``) if the recorded one is
+        still at ``expected_version`` (so two movers never both win) and the table is still
+        ``table_id``; returns the description with the new map.  ConditionalCheckFailed-like
+        conflicts are a ValidationException naming the version found."""
+        description = self._state.description(name)
+        if description["TableId"] != table_id:
+            raise errors.resource_not_found()
+        current = int((description.get(tables.PARTITIONS) or {}).get("Version", 0))
+        if current != expected_version:
+            raise errors.validation(f"The partition map changed meanwhile (version {current}, expected {expected_version})")
+        try:
+            pmap = partition_map.from_wire(spec)
+        except (ValueError, KeyError, TypeError) as error:
+            raise errors.validation(f"Invalid partition map: {error}") from None
+        if pmap.version != expected_version + 1 or pmap.shards != tables.shard_count(description):
+            raise errors.validation("Invalid partition map: wrong version or shard count")
+        self._record(catalog.partition_map_changed(description, spec))
+        return copy.deepcopy(self._state.description(name))
 
     # --- tags and TTL ----------------------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class TableRef:
     shards: int = 1
     indexes: indexes.IndexSet = indexes.NO_INDEXES  # its secondary indexes (actors/indexing.py)
     versioned: bool = False  # global tables: it has replicas, local changes get versions
+    span: tuple[int, int] | None = None  # the shards the called host owns (None: all; core/partition_map.py)
+    map_version: int = 0  # the partition map version the caller routed by
 
     @property
     def topic(self) -> str:
@@ -171,7 +173,7 @@ def _replay(log: EventLog, ref: TableRef, release: Callable[[], None],
     Runs on a worker thread; on failure it releases the log itself, so the handle is never closed
     under the thread's feet (an asyncio cancellation of the caller does not stop the thread)."""
     try:
-        return open_shards(log, ref.topic, ref.table_id, ref.schema, store)
+        return open_shards(log, ref.topic, ref.table_id, ref.schema, store, span=ref.span)
     except BaseException:
         release()
         raise
@@ -196,6 +198,8 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
         self._snapshots = snapshots  # where partition snapshots are kept (None: replay whole logs)
         self._snapshot_policy = snapshot_policy or SnapshotPolicy()
         self.replayed = 0  # log records folded by openings since start (snapshots bound it)
+        self._map_versions: dict[str, int] = {}  # table id -> newest partition map version seen
+        self._releasing: set[str] = set()  # tables whose range is being handed over (moves.py)
 
     # --- partitions: open on demand, hibernate the least recently used ----------------------
 
@@ -203,7 +207,10 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
         """The open partition of ``ref``; the caller uses it before its next ``await``."""
         self._ensure_resolver()
         while True:  # an opened partition may be hibernated again before this waiter resumes
+            self._check_route(ref)
             found = self._open.get(ref.table_id)
+            if found is not None and ref.span is not None and found.group.span != ref.span:
+                found = self._respan(ref, found)
             if found is not None:
                 self._open.move_to_end(ref.table_id)
                 found.fresh = False
@@ -221,6 +228,23 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
                 task.add_done_callback(lambda _t, key=ref.table_id: self._opening.pop(key, None))
             await asyncio.shield(task)
 
+    def _check_route(self, ref: TableRef) -> None:
+        """Refuse a caller routing by an older partition map, or one reaching a range being handed
+        over: it re-reads the map and retries (``errors.partition_moved``)."""
+        known = self._map_versions.get(ref.table_id, 0)
+        if ref.map_version < known or ref.table_id in self._releasing:
+            raise errors.partition_moved(known)
+        if ref.map_version > known:
+            self._map_versions[ref.table_id] = ref.map_version
+
+    def _respan(self, ref: TableRef, found: _Open) -> _Open | None:
+        """The open group holds another range than a caller with a newer map says: close it (it
+        is reopened over the new range), once nothing is in flight on it."""
+        if found.inflight or found.group.has_prepared():
+            raise errors.partition_moved(self._map_versions.get(ref.table_id, 0))
+        self._close(ref.table_id, snapshot=True)
+        return None
+
     async def _load(self, ref: TableRef) -> _Open:
         log = self._logs.acquire(ref.topic)
         release = lambda: self._logs.release(ref.topic, log)  # noqa: E731
@@ -230,9 +254,10 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
             raise errors.resource_not_found() from None
         replayed = sum(shard.rebuilt.replayed for shard in opened)
         self.replayed += replayed
+        offset, total = (0, None) if ref.span is None else (ref.span[0], ref.shards)
         group = ShardGroup.build(ref.table_id, ref.topic, ref.schema, log, opened,
                                  lambda writer: functools.partial(append_async, writer),  # no thread parked
-                                 self._snapshots, self._snapshot_policy)
+                                 self._snapshots, self._snapshot_policy, offset=offset, total=total)
         await asyncio.to_thread(indexing.adopt_complete, group.states, ref.indexes)  # from the items
         group.set_versioned(ref.versioned)  # global tables: versioned local changes
         logs.get("host").info("partition_opened", table_id=ref.table_id, shards=group.count,
@@ -287,9 +312,11 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
         entry = await self._partition(ref)
         return entry.group.query(spec)
 
-    async def scan(self, ref: TableRef, spec: ScanSpec) -> Page:
+    async def scan(self, ref: TableRef, spec: ScanSpec, budget: int | None = None) -> Page:
+        """A Scan page of the shards held here; ``budget``: the bytes of the page's 1 MB left after
+        the ranges other hosts scanned before this one (a table spread over hosts)."""
         entry = await self._partition(ref)
-        return entry.group.scan(spec)
+        return entry.group.scan(spec) if budget is None else entry.group.scan(spec, budget)
 
     async def cut(self, ref: TableRef) -> list[int]:
         """The applied offset of each of the table's shards, taken in one step (a backup's cut)."""

@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..core import keys, partition, shards as core_shards
+from ..core import errors, keys, partition, shards as core_shards
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
 from ..events.log import EventLog
 from . import records
@@ -48,20 +48,22 @@ class OpenedShard:
 
 def open_shards(log: EventLog, topic: str, table_id: str, schema: keys.KeySchema,
                 store: SnapshotStore | None = None, *, replay: bool = True,
-                count: int | None = None) -> list[OpenedShard]:
-    """Open every shard of a table's topic (``count``, or the topic's partition count): fence
-    earlier writers first, then rebuild each shard (without ``replay``, a new table: start empty).
+                count: int | None = None, span: tuple[int, int] | None = None) -> list[OpenedShard]:
+    """Open every shard of a table's topic (``count``, or the topic's partition count), or only
+    shards ``span[0] .. span[1] - 1`` (a host owning a range): fence earlier writers first, then
+    rebuild each shard (without ``replay``, a new table: start empty).
 
     Blocking: call it on a worker thread.  On failure the writers it opened are closed again."""
     count = log.partition_count(topic) if count is None else count
+    numbers = range(count) if span is None else range(span[0], span[1])
     writers: list[Any] = []
     try:
-        for shard in range(count):
+        for shard in numbers:
             writers.append(log.open_writer(topic, shard))
         if not replay:
             return [OpenedShard(writer, None) for writer in writers]
         return [OpenedShard(writer, rebuild(log, topic, table_id, schema, store, shard=shard))
-                for shard, writer in enumerate(writers)]
+                for shard, writer in zip(numbers, writers)]
     except BaseException:
         for writer in writers:
             writer.close()
@@ -79,23 +81,31 @@ class Shard:
 
 
 class ShardGroup:
-    """Every shard of one open table (see the module docstring)."""
+    """The open shards of one table: every one, or a range of them (see the module docstring).
 
-    def __init__(self, table_id: str, topic: str, schema: keys.KeySchema, shards: list[Shard]) -> None:
+    ``offset`` is the first shard held and ``total`` the table's shard count; ``shards[i]`` is
+    shard ``offset + i``.  A call for a shard outside the range raises ``errors.partition_moved``
+    (the engine re-reads the partition map and retries)."""
+
+    def __init__(self, table_id: str, topic: str, schema: keys.KeySchema, shards: list[Shard],
+                 offset: int = 0, total: int | None = None) -> None:
         self.table_id = table_id
         self.topic = topic
         self.schema = schema
         self.shards = shards
         self.count = len(shards)
+        self.offset = offset
+        self.total = len(shards) if total is None else total
         self._watches: dict[str, set[int]] = {}  # TransactGetItems watch id -> shards watching
 
     @classmethod
     def build(cls, table_id: str, topic: str, schema: keys.KeySchema, log: EventLog, opened: list[OpenedShard],
               appender: Callable[[Any], AppendBatch], store: SnapshotStore | None = None,
-              policy: SnapshotPolicy | None = None) -> ShardGroup:
-        """Pipelines on opened shards; ``appender(writer)`` is how a pipeline appends a batch."""
+              policy: SnapshotPolicy | None = None, offset: int = 0, total: int | None = None) -> ShardGroup:
+        """Pipelines on opened shards (shards ``offset ..`` of ``total``); ``appender(writer)`` is
+        how a pipeline appends a batch."""
         shards = []
-        for index, found in enumerate(opened):
+        for index, found in enumerate(opened, start=offset):
             rebuilt = found.rebuilt
             state = rebuilt.state if rebuilt is not None else partition.PartitionState(schema)
             append, snaps = appender(found.writer), None
@@ -108,7 +118,7 @@ class ShardGroup:
             pipeline = WritePipeline(state, append, records.change_encoder(table_id, index),
                                      txn=records.TransactionEncoder(table_id, index))
             shards.append(Shard(index, pipeline, found.writer, snaps))
-        return cls(table_id, topic, schema, shards)
+        return cls(table_id, topic, schema, shards, offset, total)
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -117,10 +127,20 @@ class ShardGroup:
         return [shard.pipeline.state for shard in self.shards]
 
     def shard_of(self, key: Item) -> int:
-        return core_shards.shard_of(self.schema, key, self.count)
+        return core_shards.shard_of(self.schema, key, self.total)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.offset, self.offset + self.count
+
+    def local(self, shard: int) -> Shard:
+        """Shard number ``shard`` of the table, if this group holds it (else "moved")."""
+        if not self.offset <= shard < self.offset + self.count:
+            raise errors.partition_moved(0)
+        return self.shards[shard - self.offset]
 
     def pipeline_for(self, key: Item) -> WritePipeline:
-        return self.shards[self.shard_of(key)].pipeline
+        return self.local(self.shard_of(key)).pipeline
 
     versioned = False  # global tables: local changes get a version (core/replication.py)
 
@@ -134,17 +154,26 @@ class ShardGroup:
 
     async def write(self, command: Any) -> WriteOutcome:
         """Raises ``BrokenPartition`` when its shard's append failed (the caller rebuilds the group)."""
-        index = core_shards.command_shard(self.schema, command, self.count) if self.count > 1 else 0
-        return await self.shards[index].pipeline.write(command)
+        index = core_shards.command_shard(self.schema, command, self.total) if self.total > 1 else 0
+        return await self.local(index).pipeline.write(command)
 
     def get(self, key: Item, projection: Any = None) -> Item | None:
-        return core_shards.get_item(self.states, key, projection)
+        if self.count == self.total:
+            return core_shards.get_item(self.states, key, projection)
+        return partition.get_item(self.local(self.shard_of(key)).pipeline.state, key, projection)
 
     def query(self, spec: QuerySpec) -> Page:
-        return core_shards.query(self.states, spec)
+        if self.count == self.total or spec.index is not None:
+            return core_shards.query(self.states, spec)
+        shard = core_shards.value_shard(spec.hash_value, self.total)
+        return partition.query(self.local(shard).pipeline.state, spec)
 
-    def scan(self, spec: ScanSpec) -> Page:
-        return core_shards.scan(self.states, spec)
+    def scan(self, spec: ScanSpec, budget: int = partition.MAX_PAGE_BYTES) -> Page:
+        if self.count == self.total:
+            return core_shards.scan(self.states, spec, budget=budget)
+        if spec.exclusive_start is not None and spec.index is None and spec.expiry is None:
+            self.local(self.shard_of(spec.exclusive_start))
+        return core_shards.scan(self.states, spec, offset=self.offset, total=self.total, budget=budget)
 
     def stats(self) -> tuple[int, int]:
         """(item count, size in bytes) over every shard."""
@@ -180,12 +209,14 @@ class ShardGroup:
         per command, in order."""
         by_shard: dict[int, list[int]] = {}
         for i, command in enumerate(commands):
-            by_shard.setdefault(core_shards.command_shard(self.schema, command, self.count), []).append(i)
+            by_shard.setdefault(core_shards.command_shard(self.schema, command, self.total), []).append(i)
+        for index in by_shard:
+            self.local(index)  # every command's shard is here before any is prepared
         if len(by_shard) == 1:
             (index,) = by_shard
-            return await self.shards[index].pipeline.prepare(transaction_id, commands)
+            return await self.local(index).pipeline.prepare(transaction_id, commands)
         parts = await asyncio.gather(*(
-            self.shards[index].pipeline.prepare(transaction_id, [commands[i] for i in positions])
+            self.local(index).pipeline.prepare(transaction_id, [commands[i] for i in positions])
             for index, positions in by_shard.items()))
         results: list[Any] = [None] * len(commands)
         for positions, part in zip(by_shard.values(), parts):
@@ -207,8 +238,10 @@ class ShardGroup:
         by_shard: dict[int, list[Item]] = {}
         for key in keys_:
             by_shard.setdefault(self.shard_of(key), []).append(key)
+        for index in by_shard:
+            self.local(index)
         for index, shard_keys in by_shard.items():
-            self.shards[index].pipeline.watch(watch_id, shard_keys)
+            self.local(index).pipeline.watch(watch_id, shard_keys)
         self._watches.setdefault(watch_id, set()).update(by_shard)
 
     def unwatch(self, watch_id: str) -> bool:
@@ -217,7 +250,7 @@ class ShardGroup:
         watching = self._watches.pop(watch_id, None)
         if watching is None:
             return False
-        clean = [self.shards[index].pipeline.unwatch(watch_id) for index in watching]
+        clean = [self.local(index).pipeline.unwatch(watch_id) for index in watching]
         return all(clean)
 
     # --- closing ---------------------------------------------------------------------------------

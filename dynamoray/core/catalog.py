@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from ..schemas.events import TableCreated, TableDeleted, TableUpdated, TagsChanged, TimeToLiveChanged
-from . import errors
+from ..schemas.events import (PartitionMapChanged, TableCreated, TableDeleted, TableUpdated, TagsChanged,
+                              TimeToLiveChanged)
+from . import errors, tables
 
 
 @dataclass
@@ -19,6 +20,7 @@ class CatalogState:
     tables: dict[str, dict] = field(default_factory=dict)  # name -> description
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> tags
     ttl: dict[str, dict] = field(default_factory=dict)  # name -> TimeToLiveDescription
+    partitions: dict[str, dict] = field(default_factory=dict)  # name -> partition_map.to_wire()
 
     def description(self, name: str) -> dict:
         description = self.tables.get(name)
@@ -47,14 +49,32 @@ def time_to_live_changed(description: dict, spec: dict) -> TimeToLiveChanged:
     return TimeToLiveChanged(description["TableId"], description["TableName"], dict(spec))
 
 
+def partition_map_changed(description: dict, spec: dict) -> PartitionMapChanged:
+    return PartitionMapChanged(description["TableId"], description["TableName"], dict(spec))
+
+
 def evolve(state: CatalogState, event) -> None:
-    """Fold one catalog event into the state."""
-    if isinstance(event, (TableCreated, TableUpdated)):
-        state.tables[event.table_name] = event.description
+    """Fold one catalog event into the state.  A table's description carries its partition map
+    (``tables.PARTITIONS``) as the last ``PartitionMapChanged`` set it: an update's description
+    never changes it, a new table starts without one."""
+    if isinstance(event, TableCreated):
+        state.partitions.pop(event.table_name, None)
+        state.tables[event.table_name] = {k: v for k, v in event.description.items() if k != tables.PARTITIONS}
+    elif isinstance(event, TableUpdated):
+        description = {k: v for k, v in event.description.items() if k != tables.PARTITIONS}
+        if event.table_name in state.partitions:
+            description[tables.PARTITIONS] = state.partitions[event.table_name]
+        state.tables[event.table_name] = description
+    elif isinstance(event, PartitionMapChanged):
+        current = state.tables.get(event.table_name)
+        if current is not None and current.get("TableId") == event.table_id:  # not a deleted namesake's
+            state.partitions[event.table_name] = dict(event.spec)
+            state.tables[event.table_name] = {**current, tables.PARTITIONS: dict(event.spec)}
     elif isinstance(event, TableDeleted):
         state.tables.pop(event.table_name, None)
         state.tags.pop(event.table_name, None)
         state.ttl.pop(event.table_name, None)
+        state.partitions.pop(event.table_name, None)
     elif isinstance(event, TagsChanged):
         state.tags[event.table_name] = dict(event.tags)
     elif isinstance(event, TimeToLiveChanged):

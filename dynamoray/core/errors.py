@@ -691,6 +691,26 @@ def kms_key_disabled(arn: str, request_id: str) -> DynamoError:
     return validation(_kms("key disabled", "DisabledException", f"{arn} is disabled.", request_id))
 
 
+def kms_refused(code: str, detail: str, request_id: str) -> DynamoError:
+    """CreateTable/UpdateTable/a restore naming a KMS key that KMS refuses to use: access denied,
+    a key in another state (pending deletion...), an asymmetric or signing key, KMS unreachable."""
+    kind = {"AccessDeniedException": "access denied", "KMSInvalidStateException": "key state",
+            "InvalidKeyUsageException": "key usage", "KMSUnreachable": "unavailable"}.get(code, "validation")
+    return validation(_kms(kind, code, detail, request_id))
+
+
+def kms_throttled(detail: str, request_id: str) -> DynamoError:
+    """KMS throttled the server's call: DynamoDB's retryable ThrottlingException (400)."""
+    return DynamoError("ThrottlingException", _kms("throttling", "ThrottlingException", detail, request_id))
+
+
+def kms_inaccessible(table: str, arn: str, code: str) -> DynamoError:
+    """A data-plane call on a table whose KMS key has become unusable (the table is
+    INACCESSIBLE_ENCRYPTION_CREDENTIALS until the key is usable again)."""
+    return validation(f"KMS key access denied error: the KMS key {arn} of table {table} is inaccessible "
+                      f"({code}); the table is INACCESSIBLE_ENCRYPTION_CREDENTIALS until the key is usable again")
+
+
 def encryption_off() -> DynamoError:
     return validation("Encryption at rest is off on this server (dynamoray serve --no-encryption)")
 
@@ -1220,6 +1240,12 @@ def access_denied(message: str) -> DynamoError:
     return DynamoError("AccessDeniedException", message)
 
 
+def internal_table(principal_arn: str, action: str, resource: str) -> DynamoError:
+    """A call naming one of the server's own tables (core/internal_tables.py) by anyone but root."""
+    return access_denied(f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} "
+                         "because it is an internal table of the server")
+
+
 def not_authorized(principal_arn: str, action: str, resource: str, denied_by: str | None) -> DynamoError:
     """DynamoDB's AccessDeniedException for an IAM decision (``denied_by``: an explicit deny's source)."""
     head = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
@@ -1280,6 +1306,20 @@ def internal_server_error(message: str = "Internal server error") -> DynamoError
 def service_unavailable(message: str = "The service is currently unavailable or busy.") -> DynamoError:
     """503: retryable; the SDKs back off and retry it (a partition is restarting, say)."""
     return DynamoError("ServiceUnavailable", message, status=503)
+
+
+PARTITION_MOVED = "ServiceUnavailable"  # what a "moved" answer looks like if it ever reached a client
+
+
+def partition_moved(version: int) -> DynamoError:
+    """A host's answer for shards it does not own (any more): the engine re-reads the table's
+    partition map (at least ``version``) and retries.  A 503, should it ever reach a client."""
+    return DynamoError(PARTITION_MOVED, "The partition moved; retry the request.", status=503,
+                       moved_version=version)
+
+
+def is_partition_moved(error: DynamoError) -> bool:
+    return error.error_type == PARTITION_MOVED and "moved_version" in error.extra
 
 
 # --- streams -------------------------------------------------------------------------------------

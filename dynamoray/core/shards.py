@@ -71,21 +71,28 @@ def query(states: Sequence[partition.PartitionState], spec: QuerySpec) -> Page:
     return partition.query(states[value_shard(spec.hash_value, len(states))], spec)
 
 
-def scan(states: Sequence[partition.PartitionState], spec: ScanSpec) -> Page:
-    """One Scan page over the shards, in shard order, from the shard of ``spec.exclusive_start``."""
+def scan(states: Sequence[partition.PartitionState], spec: ScanSpec, *, offset: int = 0, total: int | None = None,
+         budget: int = partition.MAX_PAGE_BYTES) -> Page:
+    """One Scan page over the shards, in shard order, from the shard of ``spec.exclusive_start``.
+
+    ``states`` may be a range of a table's shards (step 2: a host owns a range): shards
+    ``offset .. offset + len(states) - 1`` of ``total``; ``budget`` is what is left of the page's
+    1 MB after the ranges before it (the engine carries it from one host to the next)."""
     if spec.index is not None:  # a secondary index: core/index_reads.py merges the shards' pages
         return index_reads.scan(states, spec)
-    count = len(states)
+    count = len(states) if total is None else total
     if count == 1:
-        return partition.scan(states[0], spec)
+        return partition.scan(states[0], spec, budget=budget)
     start = spec.exclusive_start
-    first = 0 if start is None else shard_of(states[0].schema, start, count)
+    first = offset if start is None else shard_of(states[0].schema, start, count)
+    if not offset <= first < offset + len(states):
+        raise ValueError(f"shard {first} is not in shards {offset}..{offset + len(states) - 1}")
     items: list[Item] = []
     found = scanned = read = 0
-    for shard in range(first, count):
+    for shard in range(first, offset + len(states)):
         limit = None if spec.limit is None else spec.limit - scanned
         part = dataclasses.replace(spec, limit=limit, exclusive_start=start if shard == first else None)
-        page = partition.scan(states[shard], part, budget=partition.MAX_PAGE_BYTES - read)
+        page = partition.scan(states[shard - offset], part, budget=budget - read)
         items += page.items
         found += page.count
         scanned += page.scanned_count
@@ -93,6 +100,27 @@ def scan(states: Sequence[partition.PartitionState], spec: ScanSpec) -> Page:
         if page.last_evaluated_key is not None:
             return Page(items, found, scanned, read, page.last_evaluated_key)
     return Page(items, found, scanned, read, None)
+
+
+# --- a Scan page over ranges of shards on several hosts (step 2: the engine's fan-out) ------------
+
+
+def range_part(spec: ScanSpec, pages: Sequence[Page], first: bool) -> tuple[ScanSpec, int]:
+    """What to ask the next range of a Scan page, after ``pages`` from the ranges before it: the
+    spec with the Limit left (and the start key only for the ``first`` range), and the bytes left
+    of the 1 MB budget.  Chained over the ranges in shard order, the page is the one a single
+    group holding every shard returns (:func:`scan`)."""
+    scanned = sum(page.scanned_count for page in pages)
+    limit = None if spec.limit is None else spec.limit - scanned
+    part = dataclasses.replace(spec, limit=limit, exclusive_start=spec.exclusive_start if first else None)
+    return part, partition.MAX_PAGE_BYTES - sum(page.bytes_read for page in pages)
+
+
+def joined(pages: Sequence[Page]) -> Page:
+    """The pages of consecutive ranges as one page (the last one's LastEvaluatedKey)."""
+    items: list[Item] = [item for page in pages for item in page.items]
+    return Page(items, sum(p.count for p in pages), sum(p.scanned_count for p in pages),
+                sum(p.bytes_read for p in pages), pages[-1].last_evaluated_key if pages else None)
 
 
 def item_count(states: Sequence[partition.PartitionState]) -> int:

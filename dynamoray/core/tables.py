@@ -23,7 +23,11 @@ STREAM_RETENTION_SECONDS = 24 * 3600
 # when the table is created (the engine's ``--shards`` setting).  A description without it is of a
 # table made before shards existed: one shard.
 SHARDS = "_Shards"
-INTERNAL_MEMBERS = (STREAMS, SHARDS, indexes.EPOCH)  # the epoch: see core/index_tables.py
+# The partition map: which host owns which range of the shards (``core/partition_map.py``), kept by
+# the catalog from its ``PartitionMapChanged`` events.  A description without it: one range, on the
+# table's hashed host.
+PARTITIONS = "_Partitions"
+INTERNAL_MEMBERS = (STREAMS, SHARDS, indexes.EPOCH, PARTITIONS)  # the epoch: see core/index_tables.py
 
 
 def _throughput(request: dict, mode: str) -> dict:

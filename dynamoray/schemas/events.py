@@ -61,6 +61,7 @@ SCHEMA_IDS: tuple[tuple[int, str, int], ...] = (
     (34, "ExportUpdated", 1),
     (35, "ImportUpdated", 1),
     (36, "ItemChanged", 3),
+    (37, "PartitionMapChanged", 1),
 )
 
 # Avro ``bytes`` fields whose model value is JSON (encoded with orjson).
@@ -405,6 +406,19 @@ class ImportUpdated:
 
 TRANSFER_EVENTS = (ExportUpdated, ImportUpdated)
 EVENT_TYPES.update({cls.__name__: cls for cls in TRANSFER_EVENTS})
+
+
+# --- a table's partition map (catalog topic; folded by core.catalog, see core/partition_map.py) ---
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionMapChanged:
+    table_id: str
+    table_name: str
+    spec: dict[str, Any]  # partition_map.to_wire(): the ranges of shards and their hosts, the version
+
+
+EVENT_TYPES[PartitionMapChanged.__name__] = PartitionMapChanged
 
 
 def schema_file(name: str, version: int) -> str:
