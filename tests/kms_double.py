@@ -21,10 +21,23 @@ class FakeKms:
 
     def __init__(self):
         self.keys, self.aliases, self.calls = {}, {}, []
+        self.failures = {}  # call name ("DescribeKey"...) -> the exception it raises instead
 
-    def add(self, alias=None, state="Enabled"):
+    def fail(self, call, code=None, message="refused", error=None):
+        """Make ``call`` raise KMS's error ``code`` (or ``error``), until ``fail(call)`` clears it."""
+        if code is None and error is None:
+            self.failures.pop(call, None)
+        else:
+            self.failures[call] = error or ClientError({"Error": {"Code": code, "Message": message}}, call)
+
+    def _check(self, call):
+        self.calls.append(call)
+        if call in self.failures:
+            raise self.failures[call]
+
+    def add(self, alias=None, state="Enabled", spec="SYMMETRIC_DEFAULT", usage="ENCRYPT_DECRYPT"):
         key_id = str(uuid.uuid4())
-        self.keys[key_id] = {"material": os.urandom(32), "state": state,
+        self.keys[key_id] = {"material": os.urandom(32), "state": state, "spec": spec, "usage": usage,
                              "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}"}
         if alias:
             self.aliases[alias] = key_id
@@ -38,13 +51,14 @@ class FakeKms:
         return key_id, self.keys[key_id]
 
     def describe_key(self, KeyId):
-        self.calls.append("DescribeKey")
+        self._check("DescribeKey")
         key_id, key = self._key(KeyId)
         return {"KeyMetadata": {"KeyId": key_id, "Arn": key["arn"], "KeyState": key["state"],
-                                "Enabled": key["state"] == "Enabled"}}
+                                "Enabled": key["state"] == "Enabled", "KeySpec": key["spec"],
+                                "KeyUsage": key["usage"]}}
 
     def generate_data_key(self, KeyId, KeySpec, EncryptionContext):
-        self.calls.append("GenerateDataKey")
+        self._check("GenerateDataKey")
         assert KeySpec == "AES_256" and EncryptionContext == CONTEXT
         plaintext = os.urandom(32)
         return {"Plaintext": plaintext, "CiphertextBlob": self._encrypt(KeyId, plaintext)}
@@ -55,7 +69,7 @@ class FakeKms:
         return key_id.encode() + nonce + AESGCM(key["material"]).encrypt(nonce, plaintext, b"service=dynamoray")
 
     def decrypt(self, CiphertextBlob, KeyId, EncryptionContext):
-        self.calls.append("Decrypt")
+        self._check("Decrypt")
         key_id, key = self._key(KeyId)
         if not CiphertextBlob.startswith(key_id.encode()) or EncryptionContext != CONTEXT:
             raise ClientError({"Error": {"Code": "IncorrectKeyException", "Message": "wrong key"}}, "Decrypt")

@@ -125,6 +125,8 @@ class KeyManager:
         self._lock = threading.RLock()
         self._keys = sealed.DataKeys()
         self._tables: dict[str, str] = {}  # table id -> master key ARN (tables with SSE only)
+        self._names: dict[str, str] = {}  # table name -> table id (tables with SSE only)
+        self._health: Any = None  # actors/key_health.KeyHealth, made on first use
         self._catalog_offset = 0
         self._refreshed = float("-inf")
         self._default: str | None = None
@@ -197,13 +199,34 @@ class KeyManager:
                 self._version += 1
             if arn:
                 self._tables[event.table_id] = arn
+                self._names[event.table_name] = event.table_id
             else:
                 self._tables.pop(event.table_id, None)
         elif isinstance(event, TableDeleted) and self._tables.pop(event.table_id, None) is not None:
             self._version += 1
+            if self._names.get(event.table_name) == event.table_id:
+                del self._names[event.table_name]
 
     def master_of_table(self, table_id: str | None) -> str:
         return (self._tables.get(table_id) if table_id else None) or self.default_key()
+
+    def master_of_name(self, table: str) -> str | None:
+        """The master key of the table named ``table`` when it has one of its own (SSE), else None."""
+        table_id = self._names.get(table)
+        return self._tables.get(table_id) if table_id is not None else None
+
+    def table_masters(self) -> list[str]:
+        return list(self._tables.values())
+
+    @property
+    def health(self) -> Any:
+        """Whether the tables' master keys are still usable (actors/key_health.py), checked on a
+        thread of its own once started."""
+        if self._health is None:
+            from .key_health import KeyHealth
+
+            self._health = KeyHealth(self)
+        return self._health
 
     def data_keys(self) -> sealed.DataKeys:
         self.refresh(force=True)
@@ -353,6 +376,8 @@ class KeyManager:
         return out
 
     def close(self) -> None:
+        if self._health is not None:
+            self._health.stop()
         if self._owns_log:
             self._log.close()
 

@@ -4,9 +4,11 @@ One sweeper runs per gateway process (``gateway/runner.py`` starts it with the g
 it with it), on either engine, through the engine's public calls only:
 
 1. Every round it reads the TTL settings of all tables (``engine.ttl_settings()``, one call).
-2. For each table with TTL enabled it pages through an eventually consistent Scan whose filter
-   keeps the items expired now (``core/ttl.py``: ``expiry_filter``), projected to their keys.  On
-   the Ray engine such a scan is served by the gateway's follower, with no actor call.
+2. For each table with TTL enabled it pages through an eventually consistent Scan of the items
+   expired now, projected to their keys: a ``ScanSpec`` with ``expiry=(attribute, now)``, which
+   each shard answers from its expiry index (``core/ttl_index.py``), visiting only expired items;
+   the filter (``core/ttl.py``: ``expiry_filter``) is kept as a check.  On the Ray engine such a
+   scan is served by the gateway's follower, with no actor call.
 3. Each key found becomes an :class:`~dynamoray.core.commands.ExpireCommand`, written like any
    write: decided by the partition against its current state (plus the writes in flight), so an
    item rewritten meanwhile with a later TTL, or without one, survives, and a lost race is skipped
@@ -16,8 +18,9 @@ it with it), on either engine, through the engine's public calls only:
 
 Pacing: after each page the sweeper sleeps in proportion to the time the page took, so that it
 keeps to about ``share`` of the time (a bounded share of a core on the local engine), and rounds
-start ``interval`` seconds after the previous one ends.  The cost of a round is a scan of every
-TTL-enabled table: O(items) (see ``docs/ttl.md`` for the figures).
+start ``interval`` seconds after the previous one ends.  The cost of a round is O(expired items)
+(plus, once per shard after a start or a change of TTL attribute, building the index: O(items));
+see ``docs/ttl.md`` for the figures.
 
 Several gateways on one cluster each run a sweeper: their deletions are idempotent (the second
 finds the item gone and changes nothing).  The sweeper keeps no state, so a restart simply starts
@@ -130,8 +133,9 @@ class TtlSweeper(BackgroundLoop):
         start: Item | None = None
         while True:
             began = self._timer()
+            now = int(self._clock())
             spec = ScanSpec(limit=self.page_size, exclusive_start=start, projection=keys_only,
-                            filter=ttl.expiry_filter(attribute, int(self._clock())))
+                            filter=ttl.expiry_filter(attribute, now), expiry=(attribute, now))
             page = await self.engine.scan(table, spec, consistent=False)
             deleted = await self._expire_all(table, attribute, page.items)
             busy = self._timer() - began

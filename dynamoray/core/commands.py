@@ -148,6 +148,9 @@ class ScanSpec:
     total_segments: int = 1
     index: str | None = None  # a secondary index, as in QuerySpec
     fetch: bool = False
+    # a TTL sweep's page, (attribute, now): only the items expired at ``now``, from the partition's
+    # expiry index (core/ttl_index.py), in (expiry, key) order
+    expiry: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from .commands import (
 from .expressions import ast, evaluate, keymatch, projection, update as update_mod
 from .commands import ExpireCommand
 from . import ttl as ttl_mod
+from . import ttl_index
 from . import index_reads, indexes as indexes_mod
 from . import replication
 from .commands import ReplicatedWriteCommand
@@ -55,7 +56,7 @@ class PartitionState:
     one ``item_size`` per live item instead of two per event."""
 
     __slots__ = ("schema", "collections", "item_count", "_size", "applied_offset", "prepared", "locks",
-                 "indexes", "versions")
+                 "indexes", "versions", "expiry")
 
     def __init__(self, schema: keys.KeySchema) -> None:
         self.schema = schema
@@ -71,6 +72,8 @@ class PartitionState:
         self.indexes: indexes_mod.TableIndexes | None = None
         # global tables (core/replication.py): the items' versions, None until a versioned change
         self.versions: replication.Versions | None = None
+        # time to live (core/ttl_index.py): items by expiry, made by the first sweep, None until then
+        self.expiry: ttl_index.ExpiryIndex | None = None
 
     @property
     def size_bytes(self) -> int:
@@ -239,6 +242,8 @@ def evolve(state: PartitionState, change: ItemChange, offset: int | None = None)
     state._size = size
     if state.indexes is not None:
         indexes_mod.on_change(state.indexes, slot, sort, old, new)
+    if state.expiry is not None:  # the TTL expiry index, once a sweep made it
+        state.expiry.on_change(slot, sort, old, new)
     if change.origin is not None or state.versions is not None:  # global tables: the item's version
         if state.versions is None:
             state.versions = replication.Versions()
@@ -365,6 +370,9 @@ def scan(state: PartitionState, spec: ScanSpec, budget: int = MAX_PAGE_BYTES) ->
     continues one that earlier shards began, see ``core/shards.py``)."""
     if spec.index is not None:  # a secondary index (over several shards: core/index_reads.py)
         return index_reads.scan([state], spec)
+    if spec.expiry is not None:  # a TTL sweep: the expired items only, from the expiry index
+        start = spec.exclusive_start
+        return ttl_index.expired_page(state, spec, None if start is None else item_token(state.schema, start))
     schema = state.schema
     lo = -(-spec.segment * _HASH_SPACE // spec.total_segments)
     hi = -(-(spec.segment + 1) * _HASH_SPACE // spec.total_segments)

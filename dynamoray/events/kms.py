@@ -9,6 +9,12 @@ only starts new data keys.  Customer keys are made in KMS, not here.
 
 The client is boto3's (``pip install boto3``), made with the usual credential chain; tests give a
 test double of it (``client=``), since KMS itself is not what they test.
+
+Every failure of a KMS call is one of the key provider's exceptions (``events/keyring.py``), never
+a botocore error: ``NotFoundException`` is :class:`KeyNotFound`, a disabled key
+:class:`KeyDisabled`, and anything else (access denied, a key pending deletion or otherwise not
+usable, an asymmetric or signing key, throttling, KMS unreachable) a :class:`KmsRefused` naming
+KMS's error code; the gateway turns them into DynamoDB's 400s (``gateway/sse.py``).
 """
 
 from __future__ import annotations
@@ -20,9 +26,53 @@ from .keyring import MANAGED_ALIAS, KeyDisabled, KeyNotFound, KeyUnavailable
 CONTEXT = {"service": "dynamoray"}
 
 
+UNREACHABLE = "KMSUnreachable"  # no answer from KMS (connection refused, timeout...): not a KMS code
+_STATES = {"PendingDeletion": "pending deletion", "PendingReplicaDeletion": "pending deletion",
+           "PendingImport": "pending import", "Unavailable": "unavailable", "Creating": "being created",
+           "Updating": "being updated"}
+
+
 def _code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     return (response.get("Error") or {}).get("Code", "")
+
+
+class KmsRefused(KeyUnavailable):
+    """KMS refused a call or could not be reached: ``code`` is KMS's error code (or
+    :data:`UNREACHABLE`), ``detail`` its message."""
+
+    def __init__(self, code: str, detail: str, key_id: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.key_id = key_id
+
+
+def refused(error: Exception, key_id: str) -> KeyUnavailable:
+    """The provider's exception for a failed KMS call (botocore's ClientError or a transport error)."""
+    code = _code(error)
+    if code == "NotFoundException":
+        return KeyNotFound("Alias" if "alias/" in key_id else "Key", key_id)
+    if code == "DisabledException":
+        return KeyDisabled(key_id)
+    if not code:  # botocore's EndpointConnectionError, ReadTimeoutError...: no KMS answer
+        return KmsRefused(UNREACHABLE, f"KMS could not be reached: {error}", key_id)
+    message = (getattr(error, "response", None) or {}).get("Error", {}).get("Message") or str(error)
+    return KmsRefused(code, message, key_id)
+
+
+def check_usable(metadata: dict) -> None:
+    """A key DynamoDB can encrypt a table with: enabled, symmetric, for encryption."""
+    arn, state = metadata["Arn"], metadata.get("KeyState", "Enabled")
+    if state == "Disabled" or metadata.get("Enabled") is False and state == "Enabled":
+        raise KeyDisabled(arn)
+    if state != "Enabled":
+        raise KmsRefused("KMSInvalidStateException", f"{arn} is {_STATES.get(state, state)}.", arn)
+    spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    usage = metadata.get("KeyUsage", "ENCRYPT_DECRYPT")
+    if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
+        raise KmsRefused("InvalidKeyUsageException", f"{arn} is a {spec} key for {usage}: DynamoDB needs a "
+                         "symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT).", arn)
 
 
 class KmsKeys:
@@ -59,23 +109,25 @@ class KmsKeys:
     def describe(self, key_id: str) -> str:
         try:
             metadata = self._client.describe_key(KeyId=key_id)["KeyMetadata"]
-        except Exception as error:  # noqa: BLE001 - botocore's ClientError, mapped by code
-            if _code(error) == "NotFoundException":
-                raise KeyNotFound("Alias" if "alias/" in key_id else "Key", key_id) from None
-            raise
-        if metadata.get("KeyState", "Enabled") != "Enabled" or metadata.get("Enabled") is False:
-            raise KeyDisabled(metadata["Arn"])
+        except Exception as error:  # noqa: BLE001 - botocore's errors, mapped by code
+            raise refused(error, key_id) from None
+        check_usable(metadata)
         return metadata["Arn"]
 
     def generate(self, arn: str) -> tuple[bytes, bytes]:
-        found = self._client.generate_data_key(KeyId=arn, KeySpec="AES_256", EncryptionContext=CONTEXT)
+        try:
+            found = self._client.generate_data_key(KeyId=arn, KeySpec="AES_256", EncryptionContext=CONTEXT)
+        except Exception as error:  # noqa: BLE001 - botocore's errors, mapped by code
+            raise refused(error, arn) from None
         return found["Plaintext"], found["CiphertextBlob"]
 
     def unwrap(self, arn: str, wrapped: bytes) -> bytes:
         try:
             return self._client.decrypt(CiphertextBlob=wrapped, KeyId=arn, EncryptionContext=CONTEXT)["Plaintext"]
         except Exception as error:  # noqa: BLE001 - any KMS refusal makes the data unreadable
-            raise KeyUnavailable(f"KMS did not decrypt a data key of {arn}: {_code(error) or error}") from None
+            found = refused(error, arn)
+            raise (found if isinstance(found, KmsRefused) else
+                   KmsRefused(_code(error), f"KMS did not decrypt a data key of {arn}: {found}", arn)) from None
 
     def rotate(self, arn: str) -> str:
         return "kms"  # KMS rotates the key material itself; callers start a new data key

@@ -28,7 +28,7 @@ import functools
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from ..core import errors, iam, principals
+from ..core import errors, iam, internal_tables, principals
 from ..core.errors import DynamoError
 from ..events.log import system_clock
 from . import access
@@ -117,6 +117,8 @@ class Authorizer:
         base = base_context(record, self.store.account_id, ctx.region, remote, self._clock(), secure, endpoint_id)
         ids = identifiers(record, principal.arn)
         for check in access.accesses(service, name, body, ctx.region, ctx.account_id, self._stream_arn_of):
+            if internal_tables.is_internal(internal_tables.table_of_arn(check.resource)):  # root only
+                raise errors.internal_table(principal.arn, check.action, check.resource)
             resource = self._resource_policies(check.resource)
             context = {**base, **check.context}
             needed = _needed(identity) | _needed(resource)

@@ -24,6 +24,7 @@ from ..core.errors import DynamoError
 from ..schemas.validate import validate_request
 from . import metrics, operations
 from .admin import ADMIN_PREFIX, ADMIN_SERVICE
+from . import sse as sse_keys
 from .regions import REPLICATION_PREFIX, REPLICATION_SERVICE
 from .change_feed import FEED_PREFIX, FEED_SERVICE  # also registers its GetChanges
 from . import replication as _replication  # noqa: F401 - registers the replication endpoint
@@ -144,6 +145,8 @@ class Gateway:
             payload = _parse_json(body)
             if service not in (ADMIN_SERVICE, REPLICATION_SERVICE, FEED_SERVICE):
                 validate_request(service, name, payload)
+                if self.keys is not None:  # a table whose KMS key became unusable (gateway/sse.py)
+                    sse_keys.guard(self.keys, name, payload)
             ctx = RequestContext(
                 self.engine, principal, self.config.region, self.config.account_id, request_id, self.authorizer,
                 self.keys, self.hooks, self.telemetry, self.replication,

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core import errors, sse
 from ..events.keyring import KeyDisabled, KeyNotFound, alias_arn, key_arn
+from ..events.kms import KmsRefused
 
 
 def _recorded_only(ctx: Any, key_id: str) -> str:
@@ -45,6 +46,10 @@ async def key_arn_of(ctx: Any, wanted: sse.Requested | None) -> str | None:
         raise errors.kms_key_not_found(error.kind, error.arn, str(uuid.uuid4())) from None
     except KeyDisabled as error:
         raise errors.kms_key_disabled(error.arn, str(uuid.uuid4())) from None
+    except KmsRefused as error:  # access denied, key state or usage, throttled, unreachable: a 400
+        if error.code == "ThrottlingException":
+            raise errors.kms_throttled(error.detail, str(uuid.uuid4())) from None
+        raise errors.kms_refused(error.code, error.detail, str(uuid.uuid4())) from None
 
 
 async def resolved_override(ctx: Any, body: dict) -> dict:
@@ -55,3 +60,43 @@ async def resolved_override(ctx: Any, body: dict) -> dict:
         return body
     arn = await key_arn_of(ctx, wanted)
     return {**body, "SSESpecificationOverride": {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": arn}}
+
+
+# --- the data plane: tables whose KMS key has become unusable (actors/key_health.py) -----------
+
+DATA_PLANE = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                        "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
+
+
+def _tables_of(body: dict) -> list[str]:
+    names = [body["TableName"]] if isinstance(body.get("TableName"), str) else []
+    if isinstance(body.get("RequestItems"), dict):
+        names += list(body["RequestItems"])
+    for action in body.get("TransactItems") or ():
+        if isinstance(action, dict):
+            names += [a["TableName"] for a in action.values() if isinstance(a, dict) and "TableName" in a]
+    return names
+
+
+def guard(keys: Any, name: str, body: dict) -> None:
+    """Refuse a data-plane call on a table whose KMS key is known to be unusable (a 400)."""
+    if name not in DATA_PLANE:
+        return
+    health = keys.health
+    health.start()  # once: the checks run on a thread of their own
+    if not health.any_refused():
+        return
+    for table in _tables_of(body):
+        refusal = health.refusal(table)
+        if refusal is not None:
+            raise errors.kms_inaccessible(table, refusal.arn, refusal.code)
+
+
+def describe_inaccessible(keys: Any, table: dict) -> dict:
+    """DescribeTable's view of a table whose key is unusable: INACCESSIBLE_ENCRYPTION_CREDENTIALS,
+    with SSEDescription.InaccessibleEncryptionDateTime."""
+    refusal = keys.health.refusal(table.get("TableName", "")) if keys is not None else None
+    if refusal is None:
+        return table
+    described = {**(table.get(sse.SSE) or {}), "InaccessibleEncryptionDateTime": refusal.since}
+    return {**table, "TableStatus": "INACCESSIBLE_ENCRYPTION_CREDENTIALS", sse.SSE: described}

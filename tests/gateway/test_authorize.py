@@ -141,3 +141,22 @@ def test_root_skips_evaluation_and_revoked_keys_are_unrecognized():
         assert caught.value.error_type == "UnrecognizedClientException"
 
     asyncio.run(run())
+
+
+def test_internal_tables_are_refused_to_everyone_but_root_whatever_the_policy():
+    hooks = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/dynamoray.hooks"
+    for name, body in (("GetItem", {"TableName": "dynamoray.hooks", "Key": {"hook": {"S": "h"}}}),
+                       ("DeleteTable", {"TableName": "dynamoray.hooks"}),
+                       ("BatchWriteItem", {"RequestItems": {"dynamoray.hooks": [{"DeleteRequest": {"Key": {}}}]}})):
+        message = refused(policy(allow()), name=name, body=body)
+        assert message == (f"User: arn:aws:iam::{ACCOUNT}:user/ada is not authorized to perform: dynamodb:{name} "
+                           f"on resource: {hooks} because it is an internal table of the server")
+
+    async def run():
+        authorizer, ctx = await setup(document=policy(allow()))
+        root = RequestContext(ctx.engine, Principal("AKROOT", f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT),
+                              REGION, ACCOUNT, "r", authorizer)
+        await authorizer(root, "dynamodb", "Scan", {"TableName": "dynamoray.hooks"}, None)
+        await authorizer(ctx, "dynamodb", "Scan", {"TableName": "dynamoray.hooksx"}, None)
+
+    asyncio.run(run())

@@ -3,13 +3,15 @@
 import time
 import uuid
 
-from ...core import sse, tables
+from ...core import errors, internal_tables, sse, tables
 from .. import sse as sse_keys
 from . import operation
 
 
 @operation("CreateTable")
 async def create_table(ctx, body: dict) -> dict:
+    if internal_tables.is_internal(body.get("TableName")):  # reserved: the server's own table
+        raise errors.table_already_exists(body["TableName"])
     description = tables.new_table_description(
         body, arn=ctx.table_arn(body["TableName"]), table_id=str(uuid.uuid4()), now=time.time()
     )
