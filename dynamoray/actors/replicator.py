@@ -85,6 +85,25 @@ class Checkpoints:
         except FileNotFoundError:
             pass
 
+    # departures: replicas deleted here (DeleteTable) that other regions have not dropped yet, as
+    # [{"TableName", "TableId", "Region"}]; kept until each region acknowledged
+    def departures(self) -> list[dict]:
+        if self.directory is None:
+            return [dict(d) for d in self._memory.get(("departures", ""), [])]  # type: ignore[arg-type]
+        try:
+            return list(json.loads((self.directory / "departures.json").read_text()))
+        except (FileNotFoundError, ValueError):
+            return []
+
+    def save_departures(self, found: list[dict]) -> None:
+        if self.directory is None:
+            self._memory[("departures", "")] = [dict(d) for d in found]  # type: ignore[assignment]
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / "departures.tmp"
+        temporary.write_text(json.dumps(found))
+        os.replace(temporary, self.directory / "departures.json")
+
 
 @dataclass
 class ReplicatorStats:

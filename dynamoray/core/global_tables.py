@@ -19,7 +19,10 @@ from . import errors
 CURRENT_VERSION = "2019.11.21"
 LEGACY_VERSION = "2017.11.29"
 NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
-CREATING, ACTIVE, DELETING = "CREATING", "ACTIVE", "DELETING"
+CREATING, ACTIVE, DELETING, UPDATING = "CREATING", "ACTIVE", "DELETING", "UPDATING"
+# UpdateTable members whose change reaches every replica (version 2019.11.21 keeps them in sync;
+# table class, deletion protection, tags, PITR and read capacity overrides stay per replica)
+SYNCED_MEMBERS = ("BillingMode", "ProvisionedThroughput", "SSESpecification", "GlobalSecondaryIndexUpdates")
 
 
 def has_replicas(description: dict) -> bool:
@@ -158,3 +161,97 @@ def global_table_description(description: dict, local_region: str, account_id: s
         "GlobalTableStatus": "CREATING" if creating else ACTIVE,
         "GlobalTableName": name,
     }
+
+
+# --- settings kept in sync across the replicas (version 2019.11.21) ---------------------------------
+
+
+def propagates(request: dict) -> bool:
+    """Whether an UpdateTable request changes a setting every replica shares."""
+    return any(request.get(member) is not None for member in SYNCED_MEMBERS)
+
+
+def _mode(description: dict) -> str:
+    return (description.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+
+
+def _sse_kms(description: dict) -> bool:
+    return bool(description.get("SSEDescription"))
+
+
+def _throughput(described: dict | None) -> dict:
+    described = described or {}
+    return {"ReadCapacityUnits": described.get("ReadCapacityUnits", 1),
+            "WriteCapacityUnits": described.get("WriteCapacityUnits", 1)}
+
+
+def _indexes(description: dict) -> dict[str, dict]:
+    return {index["IndexName"]: index for index in description.get("GlobalSecondaryIndexes") or ()
+            if index.get("IndexStatus") != "DELETING"}
+
+
+def replicated_settings(description: dict, ttl_setting: dict | None) -> dict:
+    """The settings of the table that every replica takes (sent with ``UpdateReplicaSettings``):
+    billing mode and throughput, the kind of encryption key (each region uses its own key), TTL,
+    and the global secondary indexes' definitions."""
+    mode = _mode(description)
+    ttl_on = (ttl_setting or {}).get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+    out: dict[str, Any] = {
+        "BillingMode": mode, "SSEKms": _sse_kms(description),
+        "TimeToLive": {"Enabled": ttl_on, "AttributeName": (ttl_setting or {}).get("AttributeName")},
+        "AttributeDefinitions": copy.deepcopy(description["AttributeDefinitions"]),
+        "GlobalSecondaryIndexes": [
+            {k: copy.deepcopy(index[k]) for k in ("IndexName", "KeySchema", "Projection")}
+            | ({"ProvisionedThroughput": _throughput(index.get("ProvisionedThroughput"))} if mode == "PROVISIONED" else {})
+            for index in _indexes(description).values()],
+    }
+    if mode == "PROVISIONED":
+        out["ProvisionedThroughput"] = _throughput(description.get("ProvisionedThroughput"))
+    return out
+
+
+def _index_step(description: dict, settings: dict) -> dict | None:
+    """One GSI change towards ``settings`` (DynamoDB takes one create or delete per UpdateTable)."""
+    here, wanted = _indexes(description), {i["IndexName"]: i for i in settings.get("GlobalSecondaryIndexes") or ()}
+    for name in sorted(set(here) - set(wanted)):
+        return {"GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": name}}]}
+    for name in sorted(set(wanted) - set(here)):
+        index = wanted[name]
+        names = {element["AttributeName"] for element in index["KeySchema"]}
+        definitions = [d for d in settings["AttributeDefinitions"] if d["AttributeName"] in names]
+        return {"AttributeDefinitions": definitions, "GlobalSecondaryIndexUpdates": [{"Create": copy.deepcopy(index)}]}
+    return None
+
+
+def settings_update(description: dict, ttl_setting: dict | None, settings: dict) -> tuple[dict | None, dict | None]:
+    """What a replica changes to take ``settings`` (:func:`replicated_settings` of another
+    region): an UpdateTable request (None if nothing differs; at most one index change, so a
+    replica may need several rounds) and a TimeToLiveSpecification (None if TTL is the same)."""
+    request: dict[str, Any] = {}
+    mode = settings["BillingMode"]
+    if mode != _mode(description):
+        request["BillingMode"] = mode
+    wanted = settings.get("ProvisionedThroughput")
+    if mode == "PROVISIONED" and wanted and _throughput(description.get("ProvisionedThroughput")) != wanted:
+        request["ProvisionedThroughput"] = dict(wanted)
+    if bool(settings.get("SSEKms")) != _sse_kms(description):
+        request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"} if settings["SSEKms"] else {"Enabled": False}
+    step = _index_step(description, settings)
+    if step is not None:
+        request.update(step)
+    ttl_spec = None
+    ttl, on = settings.get("TimeToLive") or {}, (ttl_setting or {}).get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+    if bool(ttl.get("Enabled")) != on or (on and ttl.get("AttributeName") != (ttl_setting or {}).get("AttributeName")):
+        ttl_spec = {"Enabled": bool(ttl.get("Enabled")),
+                    "AttributeName": ttl.get("AttributeName") or (ttl_setting or {}).get("AttributeName")}
+    return (request or None), ttl_spec
+
+
+def with_updating(description: dict) -> dict:
+    """The description with every ACTIVE replica UPDATING: a settings change is on its way to it."""
+    new = description
+    for region in replica_regions(description):
+        if replica_status(description, region) == ACTIVE:
+            new = with_replica(new, region, UPDATING)
+    return new
+

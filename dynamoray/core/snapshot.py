@@ -15,6 +15,13 @@ Taking one is split so the owner of the state pauses as little as possible: :fun
 copies the item references between two changes (fast, no hashing), :func:`encode` sorts and
 serializes the copy on another thread.
 
+**Format 2** is format 1 plus the items' versions (global tables, ``core/replication.py``): the
+header gains ``"versions": {"lines": n, "newest": ms}`` and the last ``n`` lines before the
+trailer (counted in its ``lines``) are ``{"live": [...]}`` or ``{"dead": [...]}`` (tombstones, in
+the order they were deleted), each entry ``[hash, type, value, sort hex, timestamp, region]``.  A
+shard rebuilt from it keeps every version it had, so a late older replicated write loses exactly
+as it would have before.  A state without versions is still written as format 1.
+
 ``replay_from`` is where a rebuild resumes reading the log: ``offset + 1``, or the offset of the
 oldest transaction still prepared at ``offset``.  Its locks are not in the snapshot; folding the
 records from there again rebuilds them and gives the same items, since a change carries the
@@ -32,11 +39,13 @@ from typing import Iterator
 import orjson
 from sortedcontainers import SortedDict
 
-from . import keys, partition
+from . import keys, partition, replication
 
 MAGIC = "dynamoray-snapshot"
 FORMAT = 1
+FORMAT_VERSIONED = 2  # format 1 plus the items' versions (global tables)
 LINE_COLLECTIONS = 1024  # partition keys per body line (one orjson call each way)
+LINE_VERSIONS = 4096  # version entries per line
 
 Collection = tuple[int, list[dict]]  # (partition-key hash, items in sort-key order)
 
@@ -56,14 +65,18 @@ class SnapshotHeader:
     item_count: int
     size_bytes: int | None
 
-    def to_json(self, collections: int) -> dict:
+    def to_json(self, collections: int, versions: dict | None = None) -> dict:
         s = self.key_schema
-        return {
-            "magic": MAGIC, "format": FORMAT, "table_id": self.table_id, "shard": self.shard,
+        out = {
+            "magic": MAGIC, "format": FORMAT if versions is None else FORMAT_VERSIONED,
+            "table_id": self.table_id, "shard": self.shard,
             "offset": self.offset, "replay_from": self.replay_from, "timestamp": self.timestamp,
             "key_schema": [s.hash_name, s.hash_type, s.range_name, s.range_type],
             "item_count": self.item_count, "size_bytes": self.size_bytes, "collections": collections,
         }
+        if versions is not None:
+            out["versions"] = versions
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +90,60 @@ class Loaded:
 Captured = list[tuple[tuple, list[tuple[bytes, dict]]]]  # [(slot, [(sort bytes, item), ...]), ...]
 
 
-def capture(state: partition.PartitionState) -> Captured:
+class CapturedItems(list):
+    """What :func:`capture` returns: the captured collections (a plain ``Captured`` list), with
+    the state's versions copied at the same moment (``versions``, None for a table without)."""
+
+    __slots__ = ("versions",)
+
+
+def capture(state: partition.PartitionState) -> CapturedItems:
     """A consistent copy of the items, taken between two changes, in no particular order (the
     encoder sorts, on another thread).  It walks the plain dicts under the sorted ones: no key is
     hashed or compared, so it costs well under a microsecond per item.  Items are shared, not
-    copied: evolve never mutates an item, it replaces it."""
-    return [(slot, list(dict.items(c))) for slot, c in list(dict.items(state.collections))]
+    copied: evolve never mutates an item, it replaces it.  The items' versions (global tables)
+    are copied with them, and :func:`encode` writes them."""
+    captured = CapturedItems((slot, list(dict.items(c))) for slot, c in list(dict.items(state.collections)))
+    captured.versions = capture_versions(state)
+    return captured
+
+
+CapturedVersions = tuple  # (live dict, tombstones dict, newest tombstone ms)
+
+
+def capture_versions(state: partition.PartitionState) -> CapturedVersions | None:
+    """A copy of the items' versions (global tables), taken with :func:`capture`; None if the
+    state has none."""
+    found = state.versions
+    if found is None:
+        return None
+    return dict(found.live), dict(found.tombstones), found.newest
+
+
+def _version_lines(captured: CapturedVersions) -> list[bytes]:
+    lines = []
+    for tag, entries in (("live", captured[0]), ("dead", captured[1])):
+        rows = [[slot[0], slot[1][0], slot[1][1], sort.hex(), version[0], version[1]]
+                for (slot, sort), version in entries.items()]
+        for start in range(0, len(rows), LINE_VERSIONS):
+            lines.append(orjson.dumps({tag: rows[start:start + LINE_VERSIONS]}) + b"\n")
+    return lines
+
+
+def _load_versions(lines: list[bytes], newest: int) -> replication.Versions:
+    found = replication.Versions()
+    found.newest = newest
+    for line in lines:
+        raw = orjson.loads(line)
+        if not isinstance(raw, dict) or len(raw) != 1:
+            raise ValueError("not a versions line")
+        (tag, rows), = raw.items()
+        target = found.live if tag == "live" else found.tombstones if tag == "dead" else None
+        if target is None:
+            raise ValueError(tag)
+        for hashed, kind, value, sort, timestamp, region in rows:
+            target[((hashed, (kind, value)), bytes.fromhex(sort))] = (int(timestamp), str(region))
+    return found
 
 
 def _first(entry: tuple) -> object:
@@ -102,19 +163,29 @@ def _ordered(captured: Captured) -> list[Collection]:
 # --- encode / decode ------------------------------------------------------------------------------
 
 
-def encode(header: SnapshotHeader, captured: Captured) -> Iterator[bytes]:
+def encode(header: SnapshotHeader, captured: Captured,
+           versions: CapturedVersions | None = None) -> Iterator[bytes]:
     """The snapshot's bytes, in chunks (one line each).  ``header.item_count`` is replaced by the
-    number of items captured."""
+    number of items captured.  With ``versions`` (:func:`capture_versions`, by default those
+    :func:`capture` took) it is format 2."""
+    if versions is None:
+        versions = getattr(captured, "versions", None)
     collections = _ordered(captured)
     count = sum(len(items) for _, items in collections)
     head = _replace_count(header, count)
+    extra = _version_lines(versions) if versions is not None else []
+    described = {"lines": len(extra), "newest": versions[2]} if versions is not None else None
     crc = 0
-    first = orjson.dumps(head.to_json(len(collections))) + b"\n"
+    first = orjson.dumps(head.to_json(len(collections), described)) + b"\n"
     crc = zlib.crc32(first, crc)
     yield first
     lines = 0
     for start in range(0, len(collections), LINE_COLLECTIONS):
         line = orjson.dumps(collections[start:start + LINE_COLLECTIONS]) + b"\n"
+        crc = zlib.crc32(line, crc)
+        lines += 1
+        yield line
+    for line in extra:
         crc = zlib.crc32(line, crc)
         lines += 1
         yield line
@@ -129,12 +200,11 @@ def with_timestamp(header: SnapshotHeader, timestamp: int) -> SnapshotHeader:
     return dataclasses.replace(header, timestamp=timestamp)
 
 
-def encode_bytes(header: SnapshotHeader, captured: Captured) -> bytes:
-    return b"".join(encode(header, captured))
+def encode_bytes(header: SnapshotHeader, captured: Captured, versions: CapturedVersions | None = None) -> bytes:
+    return b"".join(encode(header, captured, versions))
 
 
-def read_header(data: bytes) -> SnapshotHeader:
-    """The header of a snapshot, checked (magic, format) but without reading the body."""
+def _raw_header(data: bytes) -> dict:
     end = data.find(b"\n")
     try:
         raw = orjson.loads(data[:end if end >= 0 else len(data)])
@@ -142,8 +212,14 @@ def read_header(data: bytes) -> SnapshotHeader:
         raise SnapshotError("not a snapshot: unreadable header") from None
     if not isinstance(raw, dict) or raw.get("magic") != MAGIC:
         raise SnapshotError("not a snapshot")
-    if raw.get("format") != FORMAT:
+    if raw.get("format") not in (FORMAT, FORMAT_VERSIONED):
         raise SnapshotError(f"unknown snapshot format {raw.get('format')!r}")
+    return raw
+
+
+def read_header(data: bytes) -> SnapshotHeader:
+    """The header of a snapshot, checked (magic, format) but without reading the body."""
+    raw = _raw_header(data)
     try:
         hash_name, hash_type, range_name, range_type = raw["key_schema"]
         return SnapshotHeader(
@@ -186,11 +262,20 @@ def decode(data: bytes, schema: keys.KeySchema | None = None, table_id: str | No
     lines = _verified_lines(data)
     schema = header.key_schema
     state = partition.PartitionState(schema)
+    described = _raw_header(data).get("versions")
+    try:
+        body_end = len(lines) - (int(described["lines"]) if described else 0)
+    except (KeyError, TypeError, ValueError):
+        raise SnapshotError("corrupt snapshot: bad versions") from None
+    if body_end < 1:
+        raise SnapshotError("corrupt snapshot: line count mismatch")
     hash_name, range_name = schema.hash_name, schema.range_name
     sort_bytes = keys.sort_key_bytes
     pairs, count = [], 0
     try:
-        for line in lines[1:]:
+        if described:
+            state.versions = _load_versions(lines[body_end:], int(described["newest"]))
+        for line in lines[1:body_end]:
             for hashed, items in orjson.loads(line):
                 (kind, raw), = items[0][hash_name].items()
                 if range_name is None:

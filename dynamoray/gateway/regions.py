@@ -13,8 +13,9 @@ The file is JSON or YAML, mapping each region's name to how to reach it::
 (the top-level ``regions`` key may be left out).  The credentials are the ones the *other*
 regions sign with when they call that region: its root credentials, or any key of it the root
 made.  The file may list the local region too; its entry is not used to call anything.
-``kafka_bootstrap`` is recorded for a topic-to-topic mirror between clusters (not built yet:
-replication always goes through the endpoint).
+``kafka_bootstrap`` is the region's Kafka cluster: when both regions of a pair list it, their
+replicated changes go topic to topic between the clusters (``actors/mirror.py``; the region's own
+entry, with its root credentials, is then needed too), and only control calls use the endpoint.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from .. import logs
 from ..actors.replicator import Checkpoints, Replicator
 from ..core import errors, global_tables, tables
 from ..core.commands import ReplicatedWriteCommand
-from . import streams
+from . import replica_settings, streams
 from .admin import is_root
 from .operations import operation
 from .regions import REPLICATION_SERVICE, RegionClient, RegionMap
@@ -56,6 +56,12 @@ class ReplicationService:
         self._drivers: dict[str, asyncio.Task] = {}
         self._log: Any = None
         self._started: asyncio.Task | None = None
+        self._departures: asyncio.Task | None = None
+        # Kafka mirroring (actors/mirror.py): a region's cluster as an EventLog, by bootstrap servers
+        self.kafka_logs: Any = default_kafka_log
+        self._senders: dict[str, Any] = {}  # target region -> MirrorSender
+        self.follower: Any = None  # MirrorFollower of this region's replication topics
+        self.usage: Any = None  # the UsageMeter: replicated write units applied here
 
     @property
     def local(self) -> str:
@@ -65,17 +71,26 @@ class ReplicationService:
         self._started = asyncio.get_running_loop().create_task(self._resume())
 
     async def stop(self) -> None:
-        for task in [self._started, *self._drivers.values()]:
+        for task in [self._started, self._departures, *self._drivers.values()]:
             if task is not None:
                 task.cancel()
         for replicator in list(self.replicators.values()):
             await replicator.stop()
         self.replicators.clear()
+        if self.follower is not None:
+            await self.follower.stop()
+            await asyncio.to_thread(self.follower.close)
+            self.follower = None
+        for sender in self._senders.values():
+            await asyncio.to_thread(sender.close)
+        self._senders.clear()
         await self.client.close()
 
     async def _resume(self) -> None:
         """At start: replicate every global table, and finish the replica changes in progress."""
         self._log = await self.engine.stream_log()
+        self.notify_departures()
+        self._follow_mirrors()
         for name in await self.engine.list_tables():
             try:
                 description = await self.engine.describe_table(name)
@@ -84,13 +99,48 @@ class ReplicationService:
             self.sync(description)
 
     async def call(self, region: str, operation_name: str, body: dict) -> dict:
+        if operation_name == "ApplyChanges" and self.mirrored(region):  # topic to topic (actors/mirror.py)
+            sender = self._senders.get(region)
+            if sender is None:
+                from ..actors.mirror import MirrorSender
+
+                target = self.regions.regions[region]
+                sender = MirrorSender(self.kafka_logs(target.kafka_bootstrap), self.local, target.secret_access_key)
+                self._senders[region] = sender
+            return await sender.send(body)
         return await self.client.call(region, operation_name, body)
+
+    def mirrored(self, region: str) -> bool:
+        """Whether changes to ``region`` go topic to topic: both regions list ``kafka_bootstrap``."""
+        here, there = self.regions.regions.get(self.local), self.regions.regions.get(region)
+        return bool(here and here.kafka_bootstrap and there and there.kafka_bootstrap and there.secret_access_key)
+
+    def _follow_mirrors(self) -> None:
+        """On Kafka: apply what the other regions mirror into this region's cluster."""
+        here = self.regions.regions.get(self.local)
+        sources = [r for r in self.regions.others() if self.regions.regions[r].kafka_bootstrap]
+        if not (here and here.kafka_bootstrap and here.secret_access_key and sources):
+            return
+        from ..actors.mirror import MirrorFollower
+
+        self.follower = MirrorFollower(self.kafka_logs(here.kafka_bootstrap), self.local, here.secret_access_key,
+                                       sources, self.checkpoints, self._apply_mirrored)
+        self.follower.start()
+
+    async def _apply_mirrored(self, body: dict) -> None:
+        try:
+            await apply_batch(self.engine, self.local, body, self.usage)
+        except errors.DynamoError as error:  # the replica was deleted here: nothing to apply it to
+            if error.error_type != "ResourceNotFoundException":
+                raise
+            log.info("mirror_batch_skipped", table=body.get("TableName"), error=error.message)
 
     def sync(self, description: dict) -> None:
         """Run a replicator to each ACTIVE replica of the table, none to others, and drive any
         CREATING or DELETING replica (idempotent)."""
         name = description["TableName"]
-        wanted = {e["RegionName"] for e in description.get("Replicas") or () if e["ReplicaStatus"] == "ACTIVE"}
+        wanted = {e["RegionName"] for e in description.get("Replicas") or ()
+                  if e["ReplicaStatus"] in ("ACTIVE", "UPDATING")}
         for (table, target), replicator in list(self.replicators.items()):
             if table == name and (target not in wanted or replicator.table_id != description["TableId"]):
                 del self.replicators[(table, target)]
@@ -101,7 +151,7 @@ class ReplicationService:
                                         self.checkpoints)
                 self.replicators[(name, target)] = replicator
                 replicator.start()
-        busy = any(e["ReplicaStatus"] in ("CREATING", "DELETING") for e in description.get("Replicas") or ())
+        busy = any(e["ReplicaStatus"] in ("CREATING", "DELETING", "UPDATING") for e in description.get("Replicas") or ())
         if busy and (name not in self._drivers or self._drivers[name].done()):
             self._drivers[name] = asyncio.get_running_loop().create_task(self._drive(name))
 
@@ -120,13 +170,16 @@ class ReplicationService:
                 description = await self.engine.describe_table(name)
             except errors.DynamoError:
                 return
-            pending = [e for e in description.get("Replicas") or () if e["ReplicaStatus"] in ("CREATING", "DELETING")]
+            pending = [e for e in description.get("Replicas") or ()
+                       if e["ReplicaStatus"] in ("CREATING", "DELETING", "UPDATING")]
             if not pending:
                 return
             entry = pending[0]
             try:
                 if entry["ReplicaStatus"] == "CREATING":
                     await self._create(description, entry["RegionName"])
+                elif entry["ReplicaStatus"] == "UPDATING":  # settings changed here (replica_settings.py)
+                    await replica_settings.push_settings(self, description, entry["RegionName"])
                 else:
                     await self._delete(description, entry["RegionName"])
                 delay = RETRY
@@ -144,7 +197,8 @@ class ReplicationService:
                 "Version": version}
         await self.call(region, "JoinReplicaGroup", body)
         for member in group:  # every other member replicates to the new one too
-            if member not in (region, self.local) and global_tables.replica_status(description, member) == "ACTIVE":
+            status = global_tables.replica_status(description, member)
+            if member not in (region, self.local) and status in ("ACTIVE", "UPDATING"):
                 await self.call(member, "JoinReplicaGroup", body)
         current = await self.engine.describe_table(name)
         updated = await self.engine.replace_table(name, global_tables.with_replica(current, region, "ACTIVE"))
@@ -159,7 +213,7 @@ class ReplicationService:
                 await replicator.stop()
                 self.checkpoints.drop(replicator.table_id, target)
         for member in global_tables.replica_regions(description):
-            if member != region and global_tables.replica_status(description, member) == "ACTIVE":
+            if member != region and _member(description, member):
                 await self.call(member, "LeaveReplicaGroup", {"TableName": name, "Region": region})
         try:
             await self.call(region, "LeaveReplicaGroup", {"TableName": name, "Region": region})
@@ -171,8 +225,22 @@ class ReplicationService:
         log.info("replica_deleted", table=name, region=region)
         self.sync(updated)
 
+    async def depart(self, description: dict) -> None:
+        """DeleteTable here of a table with replicas: the others drop this replica."""
+        await replica_settings.depart(self, description)
+
+    def notify_departures(self) -> None:
+        if self._departures is None or self._departures.done():
+            self._departures = asyncio.get_running_loop().create_task(
+                replica_settings.deliver_departures(self, RETRY))
+
     def metrics(self) -> list[Any]:
         return [replicator.stats for replicator in self.replicators.values()]
+
+
+def _member(description: dict, region: str) -> bool:
+    """Whether ``region`` is a member other regions replicate to (ACTIVE, or taking new settings)."""
+    return global_tables.replica_status(description, region) in ("ACTIVE", "UPDATING")
 
 
 def service_of(ctx: Any) -> ReplicationService:
@@ -257,28 +325,53 @@ async def leave_replica_group(ctx: Any, body: dict) -> dict:
     return {}
 
 
+def default_kafka_log(bootstrap: str) -> Any:
+    from ..events.kafka import KafkaLog
+
+    return KafkaLog({"bootstrap.servers": bootstrap})
+
+
 @operation("ApplyChanges", service=REPLICATION_SERVICE)
 async def apply_changes(ctx: Any, body: dict) -> dict:
-    _check_caller(ctx)
+    service = _check_caller(ctx)
+    return await apply_batch(ctx.engine, ctx.region, body, service.usage)
+
+
+def write_units(outcome: Any) -> int:
+    """Replicated write units of an applied change: 1 per KB of the larger image, at least 1."""
+    return max(1, -(-max(outcome.old_size, outcome.new_size) // 1024))
+
+
+async def apply_batch(engine: Any, region: str, body: dict, usage: Any = None) -> dict:
+    """Apply another region's batch of changes here (from the endpoint or a Kafka mirror); the
+    changes that win count as replicated write units in the usage report."""
     name = body["TableName"]
     by_item: dict[bytes, list[ReplicatedWriteCommand]] = {}
     for change in body.get("Changes") or ():
-        command = ReplicatedWriteCommand(change["Keys"], change.get("Item"), tuple(change["Version"]), ctx.region)
+        command = ReplicatedWriteCommand(change["Keys"], change.get("Item"), tuple(change["Version"]), region)
         by_item.setdefault(orjson.dumps(change["Keys"], option=orjson.OPT_SORT_KEYS), []).append(command)
+
+    units = [0]
 
     async def apply(commands: list[ReplicatedWriteCommand]) -> int:
         applied = 0
         for command in commands:
             for attempt in range(CONFLICT_RETRIES):
                 try:
-                    outcome = await ctx.engine.write(name, command)
+                    outcome = await engine.write(name, command)
                     break
                 except errors.DynamoError as error:  # a transaction holds the item: wait for it
                     if error.error_type != "TransactionConflictException" or attempt == CONFLICT_RETRIES - 1:
                         raise
                     await asyncio.sleep(0.01 * (attempt + 1))
-            applied += outcome.change is not None
+            if outcome.change is not None:
+                applied += 1
+                units[0] += write_units(outcome)
         return applied
 
     counts = await asyncio.gather(*(apply(commands) for commands in by_item.values()))
+    if usage is not None and units[0]:
+        from ..core import throttle
+
+        usage.add_replicated(name, throttle.billing_mode(await engine.describe_table(name)), units[0])
     return {"Applied": sum(counts), "Received": sum(len(c) for c in by_item.values())}

@@ -60,6 +60,7 @@ def build_gateway(engine: Any, access_key: str, secret_key: str, config: ServerC
         from .replication import ReplicationService
 
         gateway.replication = ReplicationService(engine, regions, Checkpoints(replication_dir))
+        gateway.replication.usage = getattr(gateway.telemetry, "usage", None)  # replicated write units
         gateway.services.append(gateway.replication)
     return gateway
 

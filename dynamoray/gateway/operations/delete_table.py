@@ -16,4 +16,6 @@ async def delete_table(ctx, body: dict) -> dict:
             "Disable deletion protection first."
         )
     await (await service_for(ctx.engine)).before_delete_table(name)
+    if getattr(ctx, "replication", None) is not None and current.get("Replicas"):
+        await ctx.replication.depart(current)  # global tables: the other replicas drop this one
     return {"TableDescription": tables.public_description(await ctx.engine.delete_table(name))}

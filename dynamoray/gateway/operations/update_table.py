@@ -15,6 +15,16 @@ async def update_table(ctx, body: dict) -> dict:
         from ..replication import update_replicas
 
         return {"TableDescription": tables.public_description(await update_replicas(ctx, name, body["ReplicaUpdates"]))}
+    described = await apply_update(ctx, name, body)
+    if global_tables.has_replicas(described) and global_tables.propagates(body):  # to every replica
+        from ..replica_settings import settings_changed
+
+        described = await settings_changed(ctx, described)
+    return {"TableDescription": tables.public_description(described)}
+
+
+async def apply_update(ctx, name: str, body: dict) -> dict:
+    """The update in this region only (a replica taking another region's settings calls it too)."""
     current = await ctx.engine.describe_table(name)
     global_tables.check_stream_update(current, body)  # a global table keeps its stream
     offsets = None
@@ -25,4 +35,4 @@ async def update_table(ctx, body: dict) -> dict:
         wanted = sse.requested(body["SSESpecification"])
         sse.check_update(current, wanted)
         updated = sse.with_key(updated, await sse_keys.key_arn_of(ctx, wanted))
-    return {"TableDescription": tables.public_description(await ctx.engine.replace_table(name, updated))}
+    return await ctx.engine.replace_table(name, updated)
