@@ -17,6 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .backups_cli import backup_options
     from .dax_cli import dax_options
     from .keys_cli import security_options
+    from .partitions_cli import split_options
 
     kafka = None
     if args.kafka_bootstrap:
@@ -47,7 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
                shards=args.shards, security=security_options(args), telemetry=telemetry_options(args),
                regions_file=args.regions_file, gateways=args.gateways, ray_address=args.ray_address,
                wait_for_zones=args.wait_for_zones, test_knobs=args.test_knobs,
-               **backup_options(args), **dax_options(args))
+               **backup_options(args), **dax_options(args), **split_options(args))
 
 
 def _property(text: str) -> tuple[str, str]:
@@ -107,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="join this Ray cluster (started with `ray start`) instead of a private local "
                             "Ray (--engine ray; docs/deploy.md)")
     serve.add_argument("--wait-for-zones", metavar="N", type=int, default=0,
-                       help="with --ray-address: wait until the cluster's nodes advertise N zone resources "
-                            "(zone-a, zone-b...) before placing the partition hosts across them")
+                       help="with --ray-address: wait until the cluster's nodes carry N zones (node label "
+                            "dynamoray.io/zone=zone-a, ...) before placing the partition hosts across them")
     serve.add_argument("--shards", type=_shard_count, default=4,
                        help="log partitions (shards) each new table's key space is hashed into, 1 to 64 "
                             "(default 4); a table keeps the count it was created with")
@@ -145,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .extensions_cli import add_parser as add_fork_parser, add_serve_arguments as add_extension_arguments
 
     add_extension_arguments(serve)  # --test-knobs
+    from .partitions_cli import add_serve_arguments as add_partition_arguments
+
+    add_partition_arguments(serve)  # the automatic splitter (--split-bytes/--split-writes)
     serve.set_defaults(func=_serve, parser=serve)
     from .iam_cli import add_parser as add_iam_parser  # dynamoray iam ... (the admin API)
 
@@ -158,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_capacity_parsers(sub)
     add_backups_parser(sub)  # dynamoray restore-status (the admin API)
     add_fork_parser(sub)  # dynamoray fork (the admin API)
+    from .partitions_cli import add_parser as add_partitions_parser
+
+    add_partitions_parser(sub)  # dynamoray partitions list/split/move (the admin API)
     return parser
 
 

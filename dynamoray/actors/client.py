@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
 import inspect
 import pickle
 import secrets
@@ -42,22 +41,19 @@ from .host import BATCHABLE, TableRef, TableStats
 from .index_calls import RayIndexes
 from .ray_transactions import RayTransactions
 from .replicas import ReplicaReads
+from .moves import PartitionMoves
+from .routing import RangeRouting, host_index, map_of  # noqa: F401 - host_index: re-exported (placement)
 
 log = logs.get("actors")
 
 DEFAULT_CALL_TIMEOUT = 60.0  # seconds; opening a large partition replays its whole log
 
 
-def host_index(table_id: str, hosts: int) -> int:
-    """The host a table lives on: a stable hash of its id (the same in every process and run)."""
-    digest = hashlib.blake2b(table_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % hosts
-
-
 def table_ref(description: dict) -> TableRef:
     return TableRef(description["TableId"], description["TableName"], tables.key_schema_of(description),
                     tables.shard_count(description), indexes.index_set(description),
-                    bool(description.get("Replicas")))  # global tables (core/global_tables.py)
+                    bool(description.get("Replicas")),  # global tables (core/global_tables.py)
+                    map_version=int((description.get(tables.PARTITIONS) or {}).get("Version", 0)))
 
 
 # --- calling actors ---------------------------------------------------------------------------------
@@ -245,7 +241,7 @@ def spawn(actor_class: Any, *args: Any, **kwargs: Any) -> Any:
 # --- the engine -------------------------------------------------------------------------------------
 
 
-class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
+class RayEngine(RangeRouting, PartitionMoves, RayTransactions, ReplicaReads, RayIndexes):
     """The engine protocol over a catalog actor and partition hosts (see the module docstring);
     transactions go to the ``coordinator`` actor (``ray_transactions.py``); eventually consistent
     reads to a follower (``replicas.py``: ``followers`` in this process, ``host_followers`` per
@@ -265,6 +261,7 @@ class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
         self._hosts = [self._calls(h, channel=batching) if batching else h for h in hosts]
         self._stream_log = stream_log  # owned: closed with the engine
         self._refs: dict[str, TableRef] = {}
+        self._maps: dict[str, Any] = {}  # table id -> its partition map (routing.py)
         self._init_replicas(followers, host_followers)  # the followers are owned too
 
     def _calls(self, host: ActorCaller, channel: bool) -> ActorCaller:
@@ -275,7 +272,9 @@ class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
 
     async def open(self) -> None:
         """Warm the routing cache with every table of the catalog."""
-        self._refs = {d["TableName"]: table_ref(d) for d in await self._catalog.call("all_tables")}
+        self._refs = {}
+        for description in await self._catalog.call("all_tables"):
+            self._remember(description)
         await self._indexes_opened()  # secondary-index changes left in progress (index_calls.py)
 
     async def close(self) -> None:
@@ -292,10 +291,17 @@ class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
         return self._stream_log
 
     def _host(self, ref: TableRef) -> ActorCaller:
-        return self._hosts[host_index(ref.table_id, len(self._hosts))]
+        """The host of the table's first range (all of it unless it is spread: ``routing.py``)."""
+        return self._hosts[self._leader_index(ref)]
 
     def _leader_index(self, ref: TableRef) -> int:
-        return host_index(ref.table_id, len(self._hosts))
+        return self._map(ref).ranges[0].host
+
+    def _remember(self, description: dict) -> TableRef:
+        """Cache a table's ref and partition map (``routing.py``)."""
+        ref = self._refs[description["TableName"]] = table_ref(description)
+        self._maps[ref.table_id] = map_of(description, len(self._hosts))
+        return ref
 
     async def _ref(self, name: str) -> TableRef:
         ref = self._refs.get(name)
@@ -303,35 +309,26 @@ class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
             description = await self._catalog.call("lookup", name)
             if description is None:
                 raise errors.resource_not_found()
-            ref = self._refs[name] = table_ref(description)
+            ref = self._remember(description)
         return ref
 
     async def _on_host(self, name: str, method: str, *args: Any) -> Any:
-        ref = await self._ref(name)
-        try:
-            return await self._host(ref).call(method, ref, *args)
-        except DynamoError as error:
-            if error.error_type != "ResourceNotFoundException":
-                raise
-            if self._refs.get(name) == ref:
-                del self._refs[name]
-            fresh = await self._ref(name)
-            if fresh == ref:
-                raise
-            return await self._host(fresh).call(method, fresh, *args)
+        """``method`` on the host(s) of the table's range(s) (``routing.py``), retried after a
+        "moved" answer or a table re-created under another id."""
+        return await self._routed_retrying(name, method, args)
 
     # --- catalog ---------------------------------------------------------------------------
 
     async def create_table(self, description: dict) -> dict:
         description = tables.with_shards(description, self.shards)
         created = await self._catalog.call("create_table", description)
-        self._refs[created["TableName"]] = table_ref(created)
+        self._remember(created)
         return created
 
     async def describe_table(self, name: str) -> dict:
         description = await self._catalog.call("describe", name)
-        ref = self._refs[name] = table_ref(description)
-        stats: TableStats = await self._host(ref).call("stats", ref)
+        self._remember(description)
+        stats: TableStats = await self._on_host(name, "stats")
         description["ItemCount"] = stats.item_count
         description["TableSizeBytes"] = stats.size_bytes
         self._kick_index_changes(description)  # no-op unless a GSI is CREATING or DELETING
@@ -348,10 +345,12 @@ class RayEngine(RayTransactions, ReplicaReads, RayIndexes):
     async def delete_table(self, name: str) -> dict:
         description = await self._catalog.call("delete_table", name)
         ref = table_ref(description)
+        self._maps[ref.table_id] = map_of(description, len(self._hosts))
         self._refs.pop(name, None)
         self._dropped(ref)
         try:
-            stats: TableStats = await self._host(ref).call("drop", ref)
+            dropped = await self._on_every_host(ref, "drop")
+            stats = TableStats(sum(s.item_count for s in dropped), sum(s.size_bytes for s in dropped))
         except DynamoError as error:  # the table is deleted; its topic may be left behind
             log.warning("drop_failed", table=name, table_id=ref.table_id, error=error.error_type)
             stats = TableStats(0, 0)

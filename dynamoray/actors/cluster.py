@@ -46,8 +46,8 @@ def ray_address() -> str:
 
 
 def wait_for_zones(count: int, timeout: float = 600.0, poll: float = 1.0) -> list[str]:
-    """Wait until the Ray cluster's nodes advertise ``count`` zone resources (``zone-*``), then the
-    zones: hosts are placed by zone once, when the cluster starts, so a gateway started with the head
+    """Wait until the Ray cluster's live nodes carry ``count`` zones (node label
+    ``options.ZONE_LABEL``), then the zones: hosts are placed by zone once, when the cluster starts, so a gateway started with the head
     node (``ray up``, docker compose) waits for the workers of every zone to join first."""
     deadline = time.monotonic() + timeout
     while True:
@@ -229,7 +229,8 @@ class Cluster:
             actor_class = options.partition_host(name, detached=config.detached, zone=options.zone_of(i, zones))
             handle = spawn(actor_class, config.topic_logs(factory), max_open=config.max_open,
                            snapshots=config.snapshot_store(), snapshot_policy=config.snapshot_policy,
-                           coordinator=LazyActor(f"{prefix}-coordinator", config.call_timeout))
+                           coordinator=LazyActor(f"{prefix}-coordinator", config.call_timeout),
+                           catalog=LazyActor(f"{prefix}-catalog", config.call_timeout))  # partition maps (moves.py)
             self.hosts.append(RemoteActor(handle, name, config.call_timeout))
         self.coordinator = self._start_coordinator(factory)
         for actor in self.actors():
@@ -280,7 +281,8 @@ class Cluster:
         from .ray_transactions import HostsByName
 
         config, name = self.config, f"{self.config.prefix}-coordinator"
-        hosts = HostsByName(tuple(actor.name for actor in self.hosts), config.call_timeout)
+        hosts = HostsByName(tuple(actor.name for actor in self.hosts), config.call_timeout,
+                            catalog=f"{self.config.prefix}-catalog")
         handle = spawn(options.coordinator(name, detached=config.detached), factory, hosts)
         return RemoteActor(handle, name, config.call_timeout)
 

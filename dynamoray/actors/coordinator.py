@@ -161,7 +161,10 @@ class TransactionCoordinator:
 
     # --- TransactWriteItems ---------------------------------------------------------------------
 
-    async def transact_write(self, request: saga.TransactWrite) -> saga.TransactWriteResult:
+    async def transact_write(self, request: saga.TransactWrite, routes: dict | None = None) -> saga.TransactWriteResult:
+        """``routes``: the partition maps of tables spread over hosts, by table id (Ray engine)."""
+        if routes and hasattr(self._participants, "learn"):
+            self._participants.learn(routes)
         self._start_recovery()
         if self._doubtful:
             await self._reopen()

@@ -40,12 +40,14 @@ from typing import Any, Callable, Protocol
 from .. import logs
 from ..core import errors, indexes, keys
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
+from ..events.encryption import KeyInaccessible
 from ..events.log import EventLog, UnknownTopicError, append_async
 from . import channel, indexing, records
 from .follower import FollowerSet
 from .index_calls import HostIndexes
 from .host_replicas import ReplicaCalls
 from .host_transactions import TransactionCalls
+from .moves import HostMoves
 from .pipeline import BrokenPartition
 from .shards import ShardGroup, open_shards
 from .snapshots import SnapshotPolicy, SnapshotStore
@@ -77,6 +79,8 @@ class TableRef:
     def topic(self) -> str:
         return records.table_topic(self.table_id)
 
+
+channel.intern_type(TableRef)  # every item call carries one: pickled once per ref (channel.py)
 
 @dataclass(frozen=True, slots=True)
 class TableStats:
@@ -179,18 +183,21 @@ def _replay(log: EventLog, ref: TableRef, release: Callable[[], None],
         raise
 
 
-class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
+class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
     def __init__(self, logs: TopicLogs, *, max_open: int = DEFAULT_MAX_OPEN, coordinator: Any = None,
-                 snapshots: SnapshotStore | None = None, snapshot_policy: SnapshotPolicy | None = None) -> None:
+                 snapshots: SnapshotStore | None = None, snapshot_policy: SnapshotPolicy | None = None,
+                 catalog: Any = None) -> None:
         if max_open < 1:
             raise ValueError("max_open must be at least 1")
         self._coordinator = coordinator  # the transaction coordinator, asked about orphaned locks
+        self._catalog = catalog  # asked for a table's partition map before opening it (moves.py)
         self._logs = logs
         self._max_open = max_open
         self._open: OrderedDict[str, _Open] = OrderedDict()  # table id -> its shards, LRU first
         self._opening: dict[str, asyncio.Task] = {}
         self._dropping: set[str] = set()
         self._hibernated: dict[str, TableStats] = {}  # last known stats of closed partitions
+        self._hibernated_spans: dict[str, tuple[int, int] | None] = {}  # the range those stats cover
         self._channel: channel.ChannelServer | None = None  # item calls on a socket (channel.py)
         self._replicas: FollowerSet | None = None  # followers of partitions other hosts lead
         self.opened = 0  # partitions opened (replayed) since start
@@ -199,15 +206,17 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
         self._snapshot_policy = snapshot_policy or SnapshotPolicy()
         self.replayed = 0  # log records folded by openings since start (snapshots bound it)
         self._map_versions: dict[str, int] = {}  # table id -> newest partition map version seen
-        self._releasing: set[str] = set()  # tables whose range is being handed over (moves.py)
+        self._releasing: dict[str, float] = {}  # table id -> lease: its range is being handed over (moves.py)
 
     # --- partitions: open on demand, hibernate the least recently used ----------------------
 
-    async def _partition(self, ref: TableRef) -> _Open:
-        """The open partition of ``ref``; the caller uses it before its next ``await``."""
+    async def _partition(self, ref: TableRef, finishing: bool = False) -> _Open:
+        """The open partition of ``ref``; the caller uses it before its next ``await``.  A
+        transaction's phase 2 (``finishing``) is let through while the range is being released: it
+        only lets locks go, which the release waits for (``moves.py``)."""
         self._ensure_resolver()
         while True:  # an opened partition may be hibernated again before this waiter resumes
-            self._check_route(ref)
+            self._check_route(ref, finishing and ref.table_id in self._open)
             found = self._open.get(ref.table_id)
             if found is not None and ref.span is not None and found.group.span != ref.span:
                 found = self._respan(ref, found)
@@ -228,11 +237,11 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
                 task.add_done_callback(lambda _t, key=ref.table_id: self._opening.pop(key, None))
             await asyncio.shield(task)
 
-    def _check_route(self, ref: TableRef) -> None:
+    def _check_route(self, ref: TableRef, releasing_ok: bool = False) -> None:
         """Refuse a caller routing by an older partition map, or one reaching a range being handed
         over: it re-reads the map and retries (``errors.partition_moved``)."""
         known = self._map_versions.get(ref.table_id, 0)
-        if ref.map_version < known or ref.table_id in self._releasing:
+        if ref.map_version < known or (self._releasing and not releasing_ok and self._is_releasing(ref.table_id)):
             raise errors.partition_moved(known)
         if ref.map_version > known:
             self._map_versions[ref.table_id] = ref.map_version
@@ -246,12 +255,15 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
         return None
 
     async def _load(self, ref: TableRef) -> _Open:
+        await self._check_map(ref)
         log = self._logs.acquire(ref.topic)
         release = lambda: self._logs.release(ref.topic, log)  # noqa: E731
         try:
             opened = await asyncio.to_thread(_replay, log, ref, release, self._snapshots)
         except UnknownTopicError:
             raise errors.resource_not_found() from None
+        except KeyInaccessible as error:  # its KMS key is unusable: a 400 until it is (locked_tables.py)
+            raise errors.kms_inaccessible(ref.name, error.master_key, error.code) from None
         replayed = sum(shard.rebuilt.replayed for shard in opened)
         self.replayed += replayed
         offset, total = (0, None) if ref.span is None else (ref.span[0], ref.shards)
@@ -267,6 +279,7 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
         group.maybe_snapshot()  # a long tail was replayed: snapshot it now, not at the next write
         self._open[ref.table_id] = entry
         self._hibernated.pop(ref.table_id, None)
+        self._hibernated_spans.pop(ref.table_id, None)
         self.opened += 1
         self._hibernate_beyond_bound(keep=ref.table_id)
         return entry
@@ -279,7 +292,10 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
                 if entry.inflight == 0 and not entry.fresh and key != keep
                 and not entry.group.has_prepared()]  # locks stay open for the resolver
         for key in idle[:excess]:
-            self._hibernated[key] = self._close(key, snapshot=True).stats()
+            closed = self._close(key, snapshot=True)
+            self._hibernated[key] = closed.stats()
+            group = closed.group
+            self._hibernated_spans[key] = None if group.count == group.total else group.span
             self.hibernations += 1
 
     def _close(self, table_id: str, snapshot: bool = False) -> _Open:
@@ -324,7 +340,8 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
 
     async def stats(self, ref: TableRef) -> TableStats:
         """Item count and size: live if open, as of hibernation if closed, else by opening it."""
-        if ref.table_id not in self._open and ref.table_id in self._hibernated:
+        if (ref.table_id not in self._open and ref.table_id in self._hibernated
+                and self._hibernated_spans.get(ref.table_id) == ref.span):
             return self._hibernated[ref.table_id]
         return (await self._partition(ref)).stats()
 
@@ -342,6 +359,7 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes):
             else:
                 stats = self._hibernated.get(ref.table_id, TableStats(0, 0))
             self._hibernated.pop(ref.table_id, None)
+            self._hibernated_spans.pop(ref.table_id, None)
             await asyncio.to_thread(self._delete_topic, ref.topic)
             if self._snapshots is not None:
                 await asyncio.to_thread(self._snapshots.drop, ref.table_id)

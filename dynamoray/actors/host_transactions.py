@@ -27,6 +27,7 @@ from ..core.commands import Item
 from .pipeline import BrokenPartition
 
 LOCK_TIMEOUT = 1.0  # seconds a lock waits for its decision before the coordinator is asked
+HOLD_LEASE = 10.0  # seconds a cut may hold commits back (the gateway that took it died)
 RESOLVE_INTERVAL = 0.5
 
 log = logs.get("host")
@@ -73,7 +74,9 @@ class TransactionCalls:
                 raise answer
 
     async def _finish_part(self, transaction_id: str, decision: str, ref: Any) -> None:
-        entry = await self._partition(ref)
+        if decision == saga.COMMIT:
+            await self._commits_held(ref.table_id)
+        entry = await self._partition(ref, finishing=True)
         entry.inflight += 1
         try:
             await entry.group.finish(transaction_id, decision)
@@ -113,6 +116,34 @@ class TransactionCalls:
                 clean = False
         return clean
 
+    # --- a backup's cut across hosts (routing.py) ------------------------------------------------
+
+    def _holds(self) -> dict[str, dict[str, asyncio.Event]]:
+        return self.__dict__.setdefault("_cut_holds", {})
+
+    async def hold_commits(self, table_id: str, token: str, lease: float = HOLD_LEASE) -> None:
+        """Until :meth:`release_commits` (or ``lease`` seconds), apply no transaction's COMMIT to
+        the table here.  A cut over several hosts holds every host first, then reads each: a shard
+        that shows a commit then applied it before its host was held, so the decision, hence every
+        shard's prepare, came before every read (``cuts.complete_commits`` completes the rest)."""
+        event = asyncio.Event()
+        self._holds().setdefault(table_id, {})[token] = event
+        asyncio.get_running_loop().call_later(lease, self.release_commits, table_id, token)
+
+    def release_commits(self, table_id: str, token: str) -> None:
+        held = self._holds().get(table_id, {})
+        event = held.pop(token, None)
+        if not held:
+            self._holds().pop(table_id, None)
+        if event is not None:
+            event.set()
+
+    async def _commits_held(self, table_id: str) -> None:
+        held = self._holds().get(table_id)
+        while held:
+            await next(iter(held.values())).wait()
+            held = self._holds().get(table_id)
+
     # --- the lock resolver ---------------------------------------------------------------------
 
     def _ensure_resolver(self) -> None:
@@ -138,6 +169,8 @@ class TransactionCalls:
                     continue
                 try:
                     decision = await self._coordinator.call("resolve", txn)
+                    if decision == saga.COMMIT:
+                        await self._commits_held(table_id)
                     if decision in (saga.COMMIT, saga.ABORT):
                         await entry.group.finish(txn, decision)
                         finished += 1

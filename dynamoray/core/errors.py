@@ -1322,6 +1322,11 @@ def is_partition_moved(error: DynamoError) -> bool:
     return error.error_type == PARTITION_MOVED and "moved_version" in error.extra
 
 
+def partition_move_refused(reason: str) -> DynamoError:
+    """A split or move of a table's range that cannot be made (now): the admin API's answer."""
+    return DynamoError("ValidationException", f"The partition cannot be moved: {reason}")
+
+
 # --- streams -------------------------------------------------------------------------------------
 
 

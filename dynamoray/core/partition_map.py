@@ -168,6 +168,22 @@ def merge(pmap: PartitionMap, range_start: int) -> PartitionMap:
     return validate(PartitionMap(pmap.shards, ranges, pmap.version + 1))
 
 
+def coalesced(pmap: PartitionMap) -> PartitionMap:
+    """Neighbouring ranges on one host joined (same version): a host holds one range of a table."""
+    ranges: list[Range] = []
+    for r in pmap.ranges:
+        if ranges and ranges[-1].host == r.host:
+            ranges[-1] = Range(ranges[-1].start, r.end, r.host)
+        else:
+            ranges.append(r)
+    return validate(PartitionMap(pmap.shards, tuple(ranges), pmap.version))
+
+
+def one_range_per_host(pmap: PartitionMap) -> bool:
+    """Whether no host owns two ranges of the table (what a host can serve: one group a table)."""
+    return len(pmap.hosts) == len(pmap.ranges)
+
+
 # --- the automatic splitter's policy ------------------------------------------------------------
 
 

@@ -243,4 +243,5 @@ from . import admin_hooks  # noqa: E402,F401 - registers the hook operations (De
 from . import admin_capacity  # noqa: E402,F401 - usage, audit and auto-scaling operations (GetUsage, ...)
 from . import admin_backups  # noqa: E402,F401 - the restore operations (ListRestores, DescribeRestore)
 from . import admin_forks  # noqa: E402,F401 - table forks (ForkTable, DescribeTableOffsets), an extension
+from . import admin_partitions  # noqa: E402,F401 - partition maps (DescribePartitions, SplitPartition, MovePartition)
 from . import knobs as _knobs  # noqa: E402,F401 - the test knobs (SetTestKnobs, SetClock, ...), an extension

@@ -308,6 +308,21 @@ class _ReplicaLag:
         self.seconds, self.records = stats.latency_ms / 1000, stats.pending
 
 
+class _Partitions:
+    """``dynamoray_table_partitions{table}``: the ranges of shards a table is cut into (shards step
+    2: each range on one partition host; 1 until it is split)."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Any]:
+        family = GaugeMetricFamily("dynamoray_table_partitions", "Ranges of shards the table is cut into, "
+                                   "each on one partition host", labels=["table"])
+        for table, count in sorted(self._counts.items()):
+            family.add_metric([table], count)
+        yield family
+
+
 async def render(engine: Any, telemetry: Any = None, replication: Any = None, accelerator: Any = None) -> bytes:
     """The Prometheus text exposition of ``engine``'s metrics (``replica_metrics()``, if it has it)
     and, with ``telemetry`` (``gateway/telemetry.py``), the CloudWatch families; with
@@ -316,6 +331,8 @@ async def render(engine: Any, telemetry: Any = None, replication: Any = None, ac
     snapshot = await engine.replica_metrics() if hasattr(engine, "replica_metrics") else None
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(snapshot))
+    if hasattr(engine, "partition_counts"):  # the Ray engine's partition maps (actors/routing.py)
+        registry.register(_Partitions(engine.partition_counts()))
     stats = replication.metrics() if replication is not None else []
     if stats:
         registry.register(_GlobalTables(stats))

@@ -135,7 +135,7 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
                 backup_store: Any = None, retention_interval: float | None = None,
                 regions_file: str | None = None, dax_port: int | None = None, dax_settings: Any = None,
                 gateways: int = 1, replica: Any = None, ray_address: str | None = None,
-                wait_for_zones: int = 0, test_knobs: bool = False) -> None:
+                wait_for_zones: int = 0, test_knobs: bool = False, split: Any = None) -> None:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     from . import replicas as gateway_replicas  # --gateways N: N processes on one port (replicas.py)
@@ -180,6 +180,10 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
             from ..actors.retention import LogRetention
 
             gateway.services.append(LogRetention(backend, interval=retention_interval))
+        if split is not None and engine == "ray" and replica is None:  # the automatic splitter (actors/splitter.py)
+            from ..actors.splitter import Splitter
+
+            gateway.services.append(Splitter(backend, split[0], interval=split[1]))
         dax = None
         if dax_port is not None:  # the accelerator (gateway/accelerator.py): its own port, its feed a service
             from .accelerator import attach
@@ -198,7 +202,8 @@ async def serve(host: str, port: int, data_dir: Path, region: str, *, engine: st
             supervisor = gateway_replicas.Supervisor(gateways, ray_address(), dict(
                 host=host, port=bound[1], data_dir=str(data_dir), region=region, engine=engine, hosts=hosts,
                 max_open=max_open, kafka=kafka, replicas=replicas, gateway_follower=gateway_follower, shards=shards,
-                security=security, telemetry=telemetry, backup_store=backup_store))
+                security=security, telemetry=telemetry, backup_store=backup_store,
+                regions_file=regions_file))  # global tables: every process answers the replication endpoint
             supervisor.start()
             stack.push_async_callback(supervisor.stop)
         if dax is not None:
@@ -225,7 +230,7 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
         telemetry: TelemetryOptions | None = None, backup_store: Any = None,
         retention_interval: float | None = None, regions_file: str | None = None, dax_port: int | None = None,
         dax_settings: Any = None, gateways: int = 1, replica: Any = None, ray_address: str | None = None,
-        wait_for_zones: int = 0, test_knobs: bool = False) -> int:
+        wait_for_zones: int = 0, test_knobs: bool = False, split: Any = None) -> int:
     logs.configure()
     try:
         import uvloop
@@ -244,7 +249,7 @@ def run(host: str, port: int, data_dir: str, region: str, *, engine: str = "ray"
                           backup_store=backup_store, retention_interval=retention_interval,
                           regions_file=regions_file, dax_port=dax_port, dax_settings=dax_settings,
                           gateways=gateways, replica=replica, ray_address=ray_address,
-                          wait_for_zones=wait_for_zones, test_knobs=test_knobs))
+                          wait_for_zones=wait_for_zones, test_knobs=test_knobs, split=split))
     except (EncryptionSetupError, TlsError, ObjectStoreError, RegionsFileError) as error:
         print(f"dynamoray: {error}", file=sys.stderr, flush=True)
         return 1

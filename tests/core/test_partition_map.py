@@ -205,3 +205,14 @@ def test_the_splitter_converges_and_keeps_every_shard_owned_once(shards, hosts, 
         pmap = pm.apply(pmap, choice)
         owners(pmap)
     assert pm.choose_split(pmap, loads, limits, hosts) is None, "at most S-1 splits are ever needed"
+
+
+def test_coalesced_joins_neighbours_on_one_host_and_keeps_the_version():
+    from dynamoray.core.partition_map import PartitionMap, Range, coalesced, one_range_per_host
+
+    pmap = PartitionMap(6, (Range(0, 2, 0), Range(2, 3, 1), Range(3, 5, 1), Range(5, 6, 0)), 7)
+    joined = coalesced(pmap)
+    assert joined == PartitionMap(6, (Range(0, 2, 0), Range(2, 5, 1), Range(5, 6, 0)), 7)
+    assert not one_range_per_host(joined)  # host 0 holds [0, 2) and [5, 6)
+    assert one_range_per_host(coalesced(PartitionMap(4, (Range(0, 2, 1), Range(2, 4, 1)), 1)))
+    assert coalesced(pmap) is not pmap and pmap.ranges[1] == Range(2, 3, 1)  # the input is unchanged
