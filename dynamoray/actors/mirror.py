@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .. import logs
-from ..events.log import EventLog, LogError, TopicExistsError, UnknownTopicError
+from ..events.log import EventLog, LogError, TopicExistsError, TruncatedError, UnknownTopicError
 from .background import BackgroundLoop
 
 log = logs.get("mirror")
@@ -125,6 +125,7 @@ class MirrorFollower(BackgroundLoop):
         self._apply = apply
         self._idle, self._max_backoff = idle, max_backoff
         self.applied = 0  # batches applied since start
+        self._ensured: set[str] = set()  # sources whose topic is known to exist
         self._task: asyncio.Task | None = None
 
     def _next(self, source: str) -> int:
@@ -132,11 +133,16 @@ class MirrorFollower(BackgroundLoop):
         return found.get(0, 0) if found else 0
 
     def _read(self, source: str, offset: int) -> list:
+        """Blocking: the next records of the source's topic, waiting up to ``idle`` seconds for one
+        (a long poll: a batch appended meanwhile is returned at once)."""
         topic = mirror_topic(source)
-        ensure_topic(self._log, topic)
-        if offset >= self._log.end_offset(topic, 0):
-            return []
-        return self._log.read(topic, 0, max(offset, self._log.start_offset(topic, 0)), READ_BATCH)
+        if source not in self._ensured:
+            ensure_topic(self._log, topic)
+            self._ensured.add(source)
+        try:
+            return self._log.tail(topic, 0, offset, self._idle, READ_BATCH)
+        except TruncatedError:  # older than the topic's retention: from its start
+            return self._log.read(topic, 0, self._log.start_offset(topic, 0), READ_BATCH)
 
     async def _run(self) -> None:
         offsets = {s: await asyncio.to_thread(self._next, s) for s in self._sources}
@@ -159,8 +165,8 @@ class MirrorFollower(BackgroundLoop):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
-            if not moved:
-                await asyncio.sleep(self._idle)
+            if not moved and not self._sources:
+                await asyncio.sleep(self._idle)  # (each read above waited up to ``idle`` for a record)
 
     def close(self) -> None:
         self._log.close()

@@ -22,6 +22,7 @@ from .catalog_service import CatalogService
 from .coordinator import TransactionCoordinator
 from .hook_worker import HookWorker
 from .host import PartitionHost
+from .replicator_worker import ReplicatorWorker
 
 NAMESPACE = "dynamoray"
 
@@ -29,6 +30,7 @@ _RemoteHost = ray.remote(PartitionHost)
 _RemoteCatalog = ray.remote(CatalogService)
 _RemoteCoordinator = ray.remote(TransactionCoordinator)
 _RemoteHookWorker = ray.remote(HookWorker)
+_RemoteReplicator = ray.remote(ReplicatorWorker)
 
 
 def _common(name: str, detached: bool) -> dict[str, Any]:
@@ -45,35 +47,47 @@ def _common(name: str, detached: bool) -> dict[str, Any]:
 
 def partition_host(name: str, *, detached: bool = False, zone: str | None = None) -> Any:
     """The actor class of a partition host: async (its write pipeline is asyncio), so one host
-    runs many partitions' calls concurrently.  ``zone``: place it on a node that advertises that
-    zone resource (:func:`zone_of`)."""
+    runs many partitions' calls concurrently.  ``zone``: prefer a node labelled with that zone
+    (:func:`zone_placement`)."""
     return _RemoteHost.options(**host_options(name, detached=detached, zone=zone))
 
 
 def host_options(name: str, *, detached: bool = False, zone: str | None = None) -> dict[str, Any]:
-    placement = {"resources": {zone: ZONE_SHARE}} if zone else {}
-    return {"max_concurrency": 1000, **placement, **_common(name, detached)}
+    return {"max_concurrency": 1000, **zone_placement(zone), **_common(name, detached)}
 
 
 # --- zones ------------------------------------------------------------------------------------------
-# A Ray node in zone "a" is started with a custom resource named "zone-a" (``ray start --resources
-# '{"zone-a": 1000}'``).  Host i goes to zone i mod len(zones), in the sorted order of the zone
-# names, and each takes a negligible share of that resource, so a node can run any number of
-# hosts.  A partition's replicas live on consecutive hosts (``replicas.replica_hosts``), so they are
-# in distinct zones whenever the pool is a multiple of the zone count and replicas <= zones.  On
-# one machine no node advertises a zone, and hosts are placed anywhere.
+# A Ray node in zone "zone-a" carries the node label ``dynamoray.io/zone=zone-a`` (``ray start
+# --labels dynamoray.io/zone=zone-a``, ``labels:`` of a node type in ``ray_cluster.yaml``).  Host i
+# prefers zone i mod len(zones), in the sorted order of the zone names.  A partition's replicas live
+# on consecutive hosts (``replicas.replica_hosts``), so they are in distinct zones whenever the pool
+# is a multiple of the zone count and replicas <= zones.
+#
+# The preference is soft: the label selector asks for the host's zone, and the fallback for any node
+# outside it.  While the zone has a node, Ray (re)starts the host there; when every node of the zone
+# is gone, Ray restarts it on another zone's node (or the head) instead of leaving it pending, and it
+# stays there (it does not move back when the zone returns).  On one machine no node has the label,
+# and hosts are placed anywhere.
 
-ZONE_PREFIX = "zone-"
-ZONE_SHARE = 0.001
+ZONE_LABEL = "dynamoray.io/zone"
+
+
+def zone_placement(zone: str | None) -> dict[str, Any]:
+    """The actor options that place an actor in ``zone`` if it has a live node, elsewhere if not."""
+    if not zone:
+        return {}
+    return {"label_selector": {ZONE_LABEL: zone},
+            "fallback_strategy": [{"label_selector": {ZONE_LABEL: f"!{zone}"}}]}
 
 
 def cluster_zones() -> list[str]:
-    """The zone resources the Ray cluster's nodes advertise, sorted (none on one machine)."""
-    return sorted(name for name in ray.cluster_resources() if name.startswith(ZONE_PREFIX))
+    """The zones the Ray cluster's live nodes are labelled with, sorted (none on one machine)."""
+    return sorted({node["Labels"][ZONE_LABEL] for node in ray.nodes()
+                   if node.get("Alive") and ZONE_LABEL in (node.get("Labels") or {})})
 
 
 def zone_of(index: int, zones: list[str]) -> str | None:
-    """The zone resource host ``index`` is placed in (round robin), or None without zones."""
+    """The zone host ``index`` prefers (round robin), or None without zones."""
     return zones[index % len(zones)] if zones else None
 
 
@@ -92,3 +106,10 @@ def hook_worker(name: str, *, detached: bool = False) -> Any:
     """The actor class of one member of a stored-procedure hook (``hook_worker.py``): synchronous,
     its runner on a thread of its own; restarted by Ray when it dies, it resumes from its checkpoint."""
     return _RemoteHookWorker.options(max_concurrency=1, **_common(name, detached))
+
+
+def replicator(name: str, *, detached: bool = False) -> Any:
+    """The actor class of a global table's replicator to one region (``replicator_worker.py``):
+    synchronous, its replicator on a thread of its own; restarted by Ray when it dies, it resumes
+    from its checkpoint."""
+    return _RemoteReplicator.options(max_concurrency=1, **_common(name, detached))

@@ -20,6 +20,7 @@ entry, with its root credentials, is then needed too), and only control calls us
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +142,52 @@ def _json(raw: bytes) -> dict:
     except orjson.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+# --- what replicators send through -----------------------------------------------------------------
+
+
+def mirrored(regions: RegionMap, region: str) -> bool:
+    """Whether changes to ``region`` go topic to topic: both regions list ``kafka_bootstrap``."""
+    here, there = regions.regions.get(regions.local), regions.regions.get(region)
+    return bool(here and here.kafka_bootstrap and there and there.kafka_bootstrap and there.secret_access_key)
+
+
+class Outbound:
+    """What replicators send through: ``ApplyChanges`` topic to topic when the target is mirrored
+    (``actors/mirror.py``), every other call to the target's replication endpoint."""
+
+    def __init__(self, regions: RegionMap, kafka_logs: Any, client: RegionClient | None = None) -> None:
+        self.regions, self.kafka_logs = regions, kafka_logs
+        self.client = client or RegionClient(regions)
+        self._senders: dict[str, Any] = {}  # target region -> MirrorSender
+
+    async def call(self, region: str, operation_name: str, body: dict) -> dict:
+        if operation_name == "ApplyChanges" and mirrored(self.regions, region):
+            sender = self._senders.get(region)
+            if sender is None:
+                from ..actors.mirror import MirrorSender
+
+                target = self.regions.regions[region]
+                sender = MirrorSender(self.kafka_logs(target.kafka_bootstrap), self.regions.local,
+                                      target.secret_access_key)
+                self._senders[region] = sender
+            return await sender.send(body)
+        return await self.client.call(region, operation_name, body)
+
+    async def close(self) -> None:
+        for sender in self._senders.values():
+            await asyncio.to_thread(sender.close)
+        self._senders.clear()
+        await self.client.close()
+
+
+@dataclass(frozen=True)
+class OutboundSpec:
+    """A picklable recipe of an :class:`Outbound` (a replicator worker makes its own)."""
+
+    regions: RegionMap
+    kafka_logs: Any
+
+    def __call__(self) -> Outbound:
+        return Outbound(self.regions, self.kafka_logs)

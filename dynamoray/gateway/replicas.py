@@ -13,8 +13,10 @@ core per process; N processes serve N cores.  How it is arranged:
 - **Once per server, in the first process only:** the TTL sweeper, log retention, the hooks'
   workers, auto scaling, storage samples and the accelerator (``--dax-port``).  The admin calls
   that drive hooks answer ``the hook service is not open`` on a replica; send them to the first
-  process (see docs/architecture.md, "Gateway replicas").  Global tables (``--regions-file``) are
-  refused with ``--gateways`` for now (:data:`GLOBAL_TABLES`).
+  process (see docs/architecture.md, "Gateway replicas").  Global tables (``--regions-file``): the
+  first process runs the replicators (Ray actors) and drives replica changes, resyncing every
+  ``REPLICATION_WATCH`` seconds; every process answers the replication endpoint and the
+  ReplicaUpdates it receives (``gateway/replication.py``, passive).
 - **Per process:** authentication, the IAM store (it follows its topic, so a change made through
   one process reaches the others within ``IAM_FOLLOW`` seconds), throttling buckets (each process
   admits up to the table's full rate: see the docs), metrics (``/metrics`` shows the process that
@@ -70,8 +72,7 @@ class ReplicaSpec:
     settings: dict
 
 
-GLOBAL_TABLES = ("--gateways with --regions-file is not supported yet: the global tables' calls need the "
-                 "replication service, which runs in one process")
+REPLICATION_WATCH = 1.0  # seconds between two resyncs of the global tables by the first process
 
 
 def check(gateways: int, engine: str, regions_file: str | None = None) -> None:
@@ -79,8 +80,6 @@ def check(gateways: int, engine: str, regions_file: str | None = None) -> None:
         raise ValueError("--gateways must be at least 1")
     if gateways > 1 and engine != "ray":
         raise ValueError(LOCAL_ENGINE)
-    if gateways > 1 and regions_file:
-        raise ValueError(GLOBAL_TABLES)
 
 
 def replica_settings(settings: dict) -> dict:
@@ -91,7 +90,7 @@ def replica_settings(settings: dict) -> dict:
     telemetry = dataclasses.replace(settings.get("telemetry") or TelemetryOptions(), auto_scaling=False,
                                     storage_interval=float("inf"))
     return {**settings, "telemetry": telemetry, "ttl_interval": None, "retention_interval": None,
-            "regions_file": None, "dax_port": None, "dax_settings": None}
+            "dax_port": None, "dax_settings": None}
 
 
 def configure(gateway: Any, gateways: int, role: ReplicaRole | None) -> None:
@@ -103,6 +102,12 @@ def configure(gateway: Any, gateways: int, role: ReplicaRole | None) -> None:
         store.follow_interval = IAM_FOLLOW
     if role is not None:  # a replica: the hooks' workers run in the first process only
         gateway.services = [service for service in gateway.services if service is not gateway.hooks]
+    replication = getattr(gateway, "replication", None)
+    if replication is not None:  # global tables: the first process replicates, every one answers
+        if role is None:
+            replication.watch_interval = REPLICATION_WATCH
+        else:
+            replication.active = False
 
 
 def configure_listener(http: Any, gateways: int, role: ReplicaRole | None) -> None:

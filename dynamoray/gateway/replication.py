@@ -17,7 +17,10 @@ credentials only, like the admin API) is what other regions call:
 CREATING and a Delete as DELETING; :class:`ReplicationService` then drives the change in the
 background (asks the new region to join and every other member to add it, then marks it ACTIVE;
 or asks it to leave and the others to drop it, then removes it), retrying while a region is down.
-It also runs one :class:`~dynamoray.actors.replicator.Replicator` per (table, other region).
+It also runs one :class:`~dynamoray.actors.replicator.Replicator` per (table, other region): an
+asyncio task on the local engine, a Ray actor on the Ray engine (``actors/replicator_worker.py``).
+With several gateway processes (``serve --gateways N``) the first one replicates and resyncs the
+tables every ``watch_interval`` seconds; the others are passive (they answer the endpoint).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from ..core.commands import ReplicatedWriteCommand
 from . import replica_settings, streams
 from .admin import is_root
 from .operations import operation
-from .regions import REPLICATION_SERVICE, RegionClient, RegionMap
+from .regions import REPLICATION_SERVICE, Outbound, OutboundSpec, RegionClient, RegionMap, mirrored
 
 log = logs.get("replication")
 
@@ -59,16 +62,22 @@ class ReplicationService:
         self._departures: asyncio.Task | None = None
         # Kafka mirroring (actors/mirror.py): a region's cluster as an EventLog, by bootstrap servers
         self.kafka_logs: Any = default_kafka_log
-        self._senders: dict[str, Any] = {}  # target region -> MirrorSender
+        self._outbound: Outbound | None = None  # what replicators send through (endpoint or Kafka mirror)
         self.follower: Any = None  # MirrorFollower of this region's replication topics
         self.usage: Any = None  # the UsageMeter: replicated write units applied here
+        # several gateways (``serve --gateways N``, ``replicas.py``): the first process replicates and
+        # resyncs every ``watch_interval`` s (a replica change may have been made through another
+        # process); the others are passive: they answer the replication endpoint and change tables
+        self.active = True
+        self.watch_interval: float | None = None
 
     @property
     def local(self) -> str:
         return self.regions.local
 
     def start(self) -> None:
-        self._started = asyncio.get_running_loop().create_task(self._resume())
+        if self.active:
+            self._started = asyncio.get_running_loop().create_task(self._resume())
 
     async def stop(self) -> None:
         for task in [self._started, self._departures, *self._drivers.values()]:
@@ -81,39 +90,46 @@ class ReplicationService:
             await self.follower.stop()
             await asyncio.to_thread(self.follower.close)
             self.follower = None
-        for sender in self._senders.values():
-            await asyncio.to_thread(sender.close)
-        self._senders.clear()
+        if self._outbound is not None:
+            await self._outbound.close()
+            self._outbound = None
         await self.client.close()
 
     async def _resume(self) -> None:
-        """At start: replicate every global table, and finish the replica changes in progress."""
+        """At start: replicate every global table, and finish the replica changes in progress;
+        then, with several gateways, resync every ``watch_interval`` seconds."""
         self._log = await self.engine.stream_log()
         self.notify_departures()
         self._follow_mirrors()
-        for name in await self.engine.list_tables():
+        await self._resync()
+        while self.watch_interval:
+            await asyncio.sleep(self.watch_interval)
+            try:
+                await self._resync()
+            except Exception as error:  # noqa: BLE001 - the next round tries again
+                log.warning("replication_resync_failed", error=repr(error))
+
+    async def _resync(self) -> None:
+        names = set(await self.engine.list_tables())
+        for name in sorted(names):
             try:
                 description = await self.engine.describe_table(name)
             except errors.DynamoError:
                 continue
             self.sync(description)
+        for gone in {table for table, _ in self.replicators} - names:  # deleted through another process
+            await self.forget(gone)
+        if self.watch_interval:
+            self.notify_departures()
 
     async def call(self, region: str, operation_name: str, body: dict) -> dict:
-        if operation_name == "ApplyChanges" and self.mirrored(region):  # topic to topic (actors/mirror.py)
-            sender = self._senders.get(region)
-            if sender is None:
-                from ..actors.mirror import MirrorSender
-
-                target = self.regions.regions[region]
-                sender = MirrorSender(self.kafka_logs(target.kafka_bootstrap), self.local, target.secret_access_key)
-                self._senders[region] = sender
-            return await sender.send(body)
-        return await self.client.call(region, operation_name, body)
+        if self._outbound is None:
+            self._outbound = Outbound(self.regions, self.kafka_logs, self.client)
+        return await self._outbound.call(region, operation_name, body)
 
     def mirrored(self, region: str) -> bool:
         """Whether changes to ``region`` go topic to topic: both regions list ``kafka_bootstrap``."""
-        here, there = self.regions.regions.get(self.local), self.regions.regions.get(region)
-        return bool(here and here.kafka_bootstrap and there and there.kafka_bootstrap and there.secret_access_key)
+        return mirrored(self.regions, region)
 
     def _follow_mirrors(self) -> None:
         """On Kafka: apply what the other regions mirror into this region's cluster."""
@@ -138,6 +154,8 @@ class ReplicationService:
     def sync(self, description: dict) -> None:
         """Run a replicator to each ACTIVE replica of the table, none to others, and drive any
         CREATING or DELETING replica (idempotent)."""
+        if not self.active:  # a passive gateway: the first process picks the change up
+            return
         name = description["TableName"]
         wanted = {e["RegionName"] for e in description.get("Replicas") or ()
                   if e["ReplicaStatus"] in ("ACTIVE", "UPDATING")}
@@ -147,13 +165,26 @@ class ReplicationService:
                 asyncio.get_running_loop().create_task(replicator.stop())
         for target in sorted(wanted):
             if (name, target) not in self.replicators and target in self.regions.regions:
-                replicator = Replicator(self._log, name, description["TableId"], target, self.local, self.call,
-                                        self.checkpoints)
+                replicator = self._replicator(name, description["TableId"], target)
                 self.replicators[(name, target)] = replicator
                 replicator.start()
         busy = any(e["ReplicaStatus"] in ("CREATING", "DELETING", "UPDATING") for e in description.get("Replicas") or ())
         if busy and (name not in self._drivers or self._drivers[name].done()):
             self._drivers[name] = asyncio.get_running_loop().create_task(self._drive(name))
+
+    def _replicator(self, name: str, table_id: str, target: str) -> Any:
+        """An asyncio task in this process, or on the Ray engine (with checkpoint files) a Ray actor
+        (``actors/replicator_worker.py``) that Ray restarts if its process dies."""
+        snapshots = getattr(self.engine, "snapshot_store", None)
+        config = getattr(self.engine, "cluster_config", None)
+        if config is not None and self.checkpoints.directory is not None:
+            from ..actors.replicator_worker import RayReplicator, ReplicatorWiring
+
+            wiring = ReplicatorWiring(config.log_factory(), snapshots, str(self.checkpoints.directory),
+                                      OutboundSpec(self.regions, self.kafka_logs))
+            return RayReplicator(config, name, table_id, target, self.local, wiring)
+        return Replicator(self._log, name, table_id, target, self.local, self.call, self.checkpoints,
+                          snapshots=snapshots)
 
     async def forget(self, name: str) -> None:
         """The table is gone here: stop replicating it."""
@@ -230,6 +261,8 @@ class ReplicationService:
         await replica_settings.depart(self, description)
 
     def notify_departures(self) -> None:
+        if not self.active:
+            return
         if self._departures is None or self._departures.done():
             self._departures = asyncio.get_running_loop().create_task(
                 replica_settings.deliver_departures(self, RETRY))
