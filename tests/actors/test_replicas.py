@@ -83,9 +83,11 @@ def test_hosts_are_spread_over_zones_so_consecutive_hosts_are_in_distinct_zones(
     assert placed == ["zone-a", "zone-b", "zone-c"] * 2
     for leader in range(6):  # every partition's 3 replicas land in 3 distinct zones
         assert len({placed[h] for h in replica_hosts(leader, 6, 2)}) == 3
-    assert options.zone_of(3, []) is None  # one machine: no zone resources, no constraint
-    assert options.host_options("h", zone="zone-b")["resources"] == {"zone-b": options.ZONE_SHARE}
-    assert "resources" not in options.host_options("h")
+    assert options.zone_of(3, []) is None  # one machine: no zone labels, no constraint
+    placed_b = options.host_options("h", zone="zone-b")  # zone b preferred, any other node as a fallback
+    assert placed_b["label_selector"] == {options.ZONE_LABEL: "zone-b"}
+    assert placed_b["fallback_strategy"] == [{"label_selector": {options.ZONE_LABEL: "!zone-b"}}]
+    assert "label_selector" not in options.host_options("h") and "resources" not in options.host_options("h")
 
 
 # --- routing, in one process --------------------------------------------------------------------

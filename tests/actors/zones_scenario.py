@@ -1,10 +1,17 @@
 """A simulated three-zone Ray cluster on one machine (``ray.cluster_utils.Cluster``), run as its own
 process by ``test_zones.py`` (the test session may already hold a private Ray).
 
-Zone a has two nodes, zones b and c one each.  The table is made so that its leader is host 0 (zone
-a).  Prints one JSON object: where the hosts landed, the zones of the table's replicas, and what the
-writer saw before and after the node holding the leader was removed mid-load (Ray restarts the host
-on zone a's other node).
+The head has no zone; zone a has two nodes, zones b and c one each (node label
+``dynamoray.io/zone``).  Three tables, one led by each host, take a concurrent write load while
+zone a is lost in two steps:
+
+1. the node holding host 0 is removed: Ray restarts the host on zone a's other node (the zone
+   preference holds while the zone has a node);
+2. zone a's last node is removed: the zone is gone, and Ray restarts its hosts on another zone's
+   node (the preference is soft: nothing is stranded).
+
+Prints one JSON object: where the hosts landed, the zones of the replicas, and per table what its
+writer saw (acknowledged puts, failures) and what strongly consistent reads found afterwards.
 
     python tests/actors/zones_scenario.py LOG_DIR
 """
@@ -21,22 +28,22 @@ import time
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # every node on 127.0.0.1
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-import ray  # noqa: E402
-from ray.cluster_utils import Cluster as RayCluster  # noqa: E402
+import ray
+from ray.cluster_utils import Cluster as RayCluster
 
-from dynamoray.actors import options  # noqa: E402
-from dynamoray.actors.client import host_index  # noqa: E402
-from dynamoray.actors.cluster import Cluster, ClusterConfig  # noqa: E402
-from dynamoray.actors.replicas import replica_hosts  # noqa: E402
-from dynamoray.core.commands import PutCommand  # noqa: E402
-from dynamoray.core.errors import DynamoError  # noqa: E402
+from dynamoray.actors import options
+from dynamoray.actors.client import host_index
+from dynamoray.actors.cluster import Cluster, ClusterConfig
+from dynamoray.actors.replicas import replica_hosts
+from dynamoray.core.commands import PutCommand, ScanSpec
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from tests.actors.helpers import description as description_of  # noqa: E402
+from tests.actors.helpers import description as description_of
 
 ZONES = ("zone-a", "zone-b", "zone-c")
-TABLE = "zoned"
 HEALTH = {"health_check_period_ms": 500, "health_check_failure_threshold": 4, "health_check_timeout_ms": 500}
+RESUMED = 40  # acknowledged puts per table after a removal that show the table is writable again
+RESUME_TIMEOUT = 120.0
 
 
 def actor_nodes() -> dict[str, str]:
@@ -49,12 +56,12 @@ def actor_nodes() -> dict[str, str]:
 
 
 class Writer:
-    """Puts k0, k1, ... one after another; a put is *acknowledged* when it returned.  A put that
-    failed (the leader's node gone, its host restarting) is tried again under a new key; whether the
-    failed one landed is unknown, so it is not counted."""
+    """Puts k0, k1, ... into one table, one after another; a put is *acknowledged* when it returned.
+    A put that failed (its host's node gone, the host restarting) is tried again under a new key;
+    whether the failed one landed is unknown, so it is not counted."""
 
-    def __init__(self, engine) -> None:
-        self.engine = engine
+    def __init__(self, engine, table: str) -> None:
+        self.engine, self.table = engine, table
         self.acked: list[str] = []
         self.failures = 0
         self.stop = False
@@ -64,88 +71,111 @@ class Writer:
         while not self.stop:
             key = f"k{n}"
             n += 1
-            command = PutCommand({"p": {"S": key}, "v": {"N": str(n)}})
             try:
-                await asyncio.wait_for(self.engine.write(TABLE, command), 30)
-            except (DynamoError, asyncio.TimeoutError, Exception):  # noqa: BLE001 - unknown outcome
+                await asyncio.wait_for(self.engine.write(self.table, PutCommand({"p": {"S": key}, "v": {"N": str(n)}})), 30)
+            except Exception:  # noqa: BLE001 - an unknown outcome
                 self.failures += 1
                 await asyncio.sleep(0.2)
                 continue
             self.acked.append(key)
 
 
-def cluster_actors_on(cluster: Cluster, placed: dict[str, str], node_id: str) -> list:
-    return [actor for actor in cluster.actors() if placed.get(actor.name) == node_id]
+async def create_tables(engine, hosts: int) -> list[str]:
+    """One table per host, each led by that host (its id drawn until it hashes there)."""
+    names = []
+    for want in range(hosts):
+        name = f"zoned{want}"
+        wanted = description_of(name)
+        for _ in range(500):
+            if host_index(wanted["TableId"], hosts) == want:
+                break
+            wanted = description_of(name)
+        await engine.create_table(wanted)
+        names.append(name)
+    return names
 
 
-async def scenario(engine, engine_cluster, ray_cluster, zone_nodes: dict[str, list], config: ClusterConfig) -> dict:
-    await engine.open()
-    wanted = description_of(TABLE)
-    while host_index(wanted["TableId"], config.hosts) != 0:  # its leader in zone a, which has a spare node
-        wanted = description_of(TABLE)
-    await engine.create_table(wanted)
-    description = await engine.describe_table(TABLE)
-    leader = host_index(description["TableId"], config.hosts)
+async def lose(ray_cluster, engine_cluster: Cluster, node, writers: list[Writer]) -> dict:
+    """Remove ``node`` as a lost machine (its raylet and every process of it, no grace), then wait
+    until every table took ``RESUMED`` more puts."""
     placed = actor_nodes()
-    node_zone = {node.node_id: zone for zone, nodes in zone_nodes.items() for node in nodes}
-    host_zones = [node_zone.get(placed.get(f"{config.prefix}-host-{i}")) for i in range(config.hosts)]
-    replica_zones = [host_zones[h] for h in replica_hosts(leader, config.hosts, config.replicas - 1)]
-
-    writer = Writer(engine)
-    task = asyncio.get_running_loop().create_task(writer.run())
-    while len(writer.acked) < 100:
-        await asyncio.sleep(0.05)
-    before = len(writer.acked)
-    lost_zone = host_zones[leader]
-    lost = next(node for node in zone_nodes[lost_zone] if node.node_id == placed[f"{config.prefix}-host-{leader}"])
-    doomed = [await actor.call("pid") for actor in cluster_actors_on(engine_cluster, placed, lost.node_id)]
-    await asyncio.to_thread(ray_cluster.remove_node, lost, False)  # kill its raylet: no grace
-    for pid in doomed:  # and every process of the machine, as losing it would (workers outlive a raylet briefly)
+    doomed = [await actor.call("pid") for actor in engine_cluster.actors() if placed.get(actor.name) == node.node_id]
+    await asyncio.to_thread(ray_cluster.remove_node, node, False)
+    for pid in doomed:  # workers outlive a killed raylet briefly; a lost machine takes them at once
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    removed_at = len(writer.acked)
-    deadline = time.monotonic() + 120
-    while len(writer.acked) < removed_at + 100 and time.monotonic() < deadline:  # writes resume
+    at_removal = [len(writer.acked) for writer in writers]
+    deadline = time.monotonic() + RESUME_TIMEOUT
+    while time.monotonic() < deadline:
+        if all(len(w.acked) >= n + RESUMED for w, n in zip(writers, at_removal)):
+            break
         await asyncio.sleep(0.1)
-    writer.stop = True
-    await task
+    return {"killed": len(doomed), "acked_at_removal": at_removal, "acked_after": [len(w.acked) for w in writers]}
+
+
+async def verify(engine, writer: Writer) -> dict:
+    """Strongly consistent reads of every acknowledged key, and a consistent Scan's count."""
     missing = []
-    for key in writer.acked:  # every acknowledged write is there, on the (restarted) leader
-        item = await engine.get(TABLE, {"p": {"S": key}}, consistent=True)
+    for key in writer.acked:
+        item = await engine.get(writer.table, {"p": {"S": key}}, consistent=True)
         if item is None or item["p"] != {"S": key}:
             missing.append(key)
-    after = actor_nodes()
-    now_on = after.get(f"{config.prefix}-host-{leader}")
-    moved_to = node_zone.get(now_on, "head") if now_on != lost.node_id else "the removed node"
-    page = await engine.scan(TABLE, _scan_spec(), consistent=True)
-    return {"host_zones": host_zones, "leader": leader, "replica_zones": replica_zones, "lost_zone": lost_zone,
-            "acked_before": before, "acked_at_removal": removed_at, "acked": len(writer.acked),
-            "failures": writer.failures, "killed": len(doomed), "missing": missing[:20], "leader_now_in": moved_to,
-            "scanned": len(page.items) if hasattr(page, "items") else None}
+    page = await engine.scan(writer.table, ScanSpec(limit=100_000), consistent=True)
+    return {"table": writer.table, "acked": len(writer.acked), "failures": writer.failures,
+            "missing": missing[:20], "scanned": len(page.items)}
 
 
-def _scan_spec():
-    from dynamoray.core.commands import ScanSpec
+def zone_of_node(zone_nodes: dict[str, list], node_id: str | None, removed: set[str]) -> str:
+    if node_id in removed:
+        return "a removed node"
+    return next((zone for zone, nodes in zone_nodes.items() if any(n.node_id == node_id for n in nodes)), "head")
 
-    return ScanSpec(limit=100_000)
+
+async def scenario(engine, engine_cluster: Cluster, ray_cluster, zone_nodes: dict[str, list], config: ClusterConfig) -> dict:
+    await engine.open()
+    names = await create_tables(engine, config.hosts)
+    placed = actor_nodes()
+    host_names = [f"{config.prefix}-host-{i}" for i in range(config.hosts)]
+    host_zones = [zone_of_node(zone_nodes, placed.get(name), set()) for name in host_names]
+    replica_zones = [host_zones[h] for h in replica_hosts(0, config.hosts, config.replicas - 1)]
+
+    writers = [Writer(engine, name) for name in names]
+    tasks = [asyncio.get_running_loop().create_task(writer.run()) for writer in writers]
+    while min(len(writer.acked) for writer in writers) < 30:
+        await asyncio.sleep(0.05)
+    first = next(node for node in zone_nodes["zone-a"] if node.node_id == placed[host_names[0]])
+    last = next(node for node in zone_nodes["zone-a"] if node is not first)
+    removed = {first.node_id}
+    step1 = await lose(ray_cluster, engine_cluster, first, writers)
+    step1["host0_now_in"] = zone_of_node(zone_nodes, actor_nodes().get(host_names[0]), removed)
+    removed.add(last.node_id)
+    step2 = await lose(ray_cluster, engine_cluster, last, writers)
+    now = actor_nodes()
+    step2["hosts_now_in"] = [zone_of_node(zone_nodes, now.get(name), removed) for name in host_names]
+    for writer in writers:
+        writer.stop = True
+    await asyncio.gather(*tasks)
+    tables = [await verify(engine, writer) for writer in writers]
+    return {"host_zones": host_zones, "replica_zones": replica_zones, "step1": step1, "step2": step2,
+            "tables": tables, "resumed": RESUMED}
 
 
 def main() -> None:
     log_dir = sys.argv[1]
     ray_cluster = RayCluster(initialize_head=True, head_node_args={"num_cpus": 1, "_system_config": HEALTH})
-    zone_nodes = {zone: [ray_cluster.add_node(num_cpus=0, resources={zone: 1000})
+    zone_nodes = {zone: [ray_cluster.add_node(num_cpus=0, labels={options.ZONE_LABEL: zone})
                          for _ in range(2 if zone == "zone-a" else 1)] for zone in ZONES}
     ray_cluster.wait_for_nodes()
     ray.init(address=ray_cluster.address, namespace=options.NAMESPACE, log_to_driver=False)
-    config = ClusterConfig(log_dir=log_dir, hosts=3, replicas=3, gateway_follower=False, shards=2,
-                           prefix="zones")
+    config = ClusterConfig(log_dir=log_dir, hosts=3, replicas=3, gateway_follower=False, shards=2, prefix="zones")
+    zones_seen = options.cluster_zones()
     cluster = Cluster(config)
     engine = cluster.start()
     try:
         result = asyncio.run(scenario(engine, cluster, ray_cluster, zone_nodes, config))
-        result["zones_seen"] = options.cluster_zones()
+        result["zones_seen"] = zones_seen
     finally:
         asyncio.run(engine.close())
         ray.shutdown()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ray._private.label_utils import parse_node_labels_string
 
-from dynamoray.actors.options import ZONE_PREFIX
+from dynamoray.actors.options import ZONE_LABEL
 from dynamoray.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,10 +98,9 @@ def test_each_zone_has_a_ray_worker_advertising_its_zone(services):
         words = _words(spec)
         assert words[:2] == ["ray", "start"] and "--block" in words
         assert f"--address=ray-head:{head_port}" in words
-        resources = json.loads(next(w for w in words if w.startswith("--resources=")).partition("=")[2])
-        zone = [r for r in resources if r.startswith(ZONE_PREFIX)]
-        assert len(zone) == 1 and resources[zone[0]] >= 1
-        assert name == f"ray-{zone[0]}" and spec["labels"]["dynamoray.zone"] == zone[0][len(ZONE_PREFIX):]
+        labels = parse_node_labels_string(next(w for w in words if w.startswith("--labels=")).partition("=")[2])
+        zone = [labels[ZONE_LABEL]]  # the Ray node label hosts are placed by (options.zone_placement)
+        assert name == f"ray-{zone[0]}" and spec["labels"]["dynamoray.zone"] == zone[0][len("zone-"):]
         assert spec["image"] == services["ray-head"]["image"]
         assert "dynamoray-data:/data" in spec["volumes"]  # the keyring and snapshots every host reads
         assert spec["environment"]["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "1"
