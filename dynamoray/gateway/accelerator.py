@@ -13,16 +13,22 @@ shares the main one's authentication and IAM but whose engine is a :class:`Cachi
 
 The cache lives in the server process: a restart starts it empty, and a table is followed again
 from the end of its log on its next read (there is nothing to replay).
+
+The accelerator's requests go through the main gateway's telemetry (:class:`CachedTelemetry`):
+IAM, throttling, metrics, usage and the audit log as on the main port, except that what a cache
+hit answered consumes no capacity of the table (as on DAX); a miss consumes what the table read
+cost.  The engine notes each hit in a per-request :class:`_Hits` (a context variable).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from .. import logs
-from ..core import cache as core_cache, keys
+from ..core import cache as core_cache, capacity as core_capacity, keys, values
 from ..core.cache import MISSING, CacheSettings, DaxCache
 from ..core.commands import Page, QuerySpec, ScanSpec
 from ..events.log import LogError
@@ -168,6 +174,10 @@ class CachingEngine:
             return await self._engine.get(table, key, projection, consistent)
         found = self.cache.get_item(table, key, self._clock())
         if found is not MISSING:
+            hits = _HITS.get()
+            if hits is not None:  # the read this hit saved the table: what GetItem charges for it
+                size = values.item_size(found) if found is not None else 0
+                hits.items[table] = hits.items.get(table, 0) + core_capacity.read_half_units(size)
             return found
         self.feed.follow(table)
         ticket = self.cache.begin()
@@ -188,6 +198,9 @@ class CachingEngine:
         request = f"{kind}:{spec!r}"  # the canonical request: the parsed spec, placeholders resolved
         found = self.cache.get_page(table, request, self._clock())
         if found is not MISSING:
+            hits = _HITS.get()
+            if hits is not None:
+                hits.pages.add(table)
             return found
         self.feed.follow(table)
         ticket = self.cache.begin()
@@ -286,7 +299,7 @@ def attach(main: Any, settings: CacheSettings | None = None, *, clock: Callable[
     """Give ``main`` (a :class:`Gateway`, before its startup) an accelerator, and return the
     :class:`Gateway` to serve on the accelerator's port: it shares ``main``'s authentication, IAM
     and settings over the caching engine, and runs no services of its own (the accelerator's log
-    feed is one of ``main``'s).  Its requests are not throttled or audited by the main telemetry."""
+    feed is one of ``main``'s).  Its requests go through ``main``'s telemetry (:class:`CachedTelemetry`)."""
     from .server import Gateway
 
     accelerator = Accelerator(main.engine, settings, clock, idle)
@@ -298,4 +311,87 @@ def attach(main: Any, settings: CacheSettings | None = None, *, clock: Callable[
     gateway.hooks = main.hooks
     gateway.replication = main.replication
     gateway.accelerator = accelerator
+    if main.telemetry is not None:  # throttled, metered, audited as on the main port; hits cost nothing
+        gateway.telemetry = CachedTelemetry(main.telemetry, accelerator.cache)
     return gateway
+
+
+# --- telemetry: a cache hit consumes no table capacity ----------------------------------------------
+
+
+class _Hits:
+    """What one request read from the cache: per table, the half units its item hits saved
+    (GetItem, BatchGetItem keys), and the tables whose Query or Scan page came from the cache."""
+
+    __slots__ = ("items", "pages")
+
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+        self.pages: set[str] = set()
+
+
+_HITS: contextvars.ContextVar[_Hits | None] = contextvars.ContextVar("dax_hits", default=None)
+_UNITS = ("CapacityUnits", "ReadCapacityUnits")
+
+
+def discount(response: dict, hits: _Hits) -> None:
+    """Take what the cache answered out of the response's ConsumedCapacity (any shape, in place):
+    a page from the cache consumed nothing, an item hit nothing of what GetItem charges for it."""
+    consumed = response.get("ConsumedCapacity")
+    if consumed is None or not (hits.items or hits.pages):
+        return
+    for entry in consumed if isinstance(consumed, list) else (consumed,):
+        table = entry.get("TableName")
+        if table in hits.pages:  # the whole page, index reads included
+            parts = [entry, entry.get("Table"), *(entry.get("LocalSecondaryIndexes") or {}).values(),
+                     *(entry.get("GlobalSecondaryIndexes") or {}).values()]
+            _less(parts, float("inf"))
+        elif table in hits.items:  # item reads touch the table only
+            _less([entry, entry.get("Table")], core_capacity.units(hits.items[table]))
+
+
+def _less(parts: list, saved: float) -> None:
+    for part in parts:
+        for unit in _UNITS if part else ():
+            if unit in part:
+                part[unit] = max(0.0, part[unit] - saved)
+
+
+class CachedTelemetry:
+    """The main gateway's :class:`~dynamoray.gateway.telemetry.Telemetry` for the accelerator's
+    port: the same IAM, admission, metrics, usage and audit (everything but :meth:`run` passes
+    through), with each handler's ConsumedCapacity discounted by what the cache answered before
+    the telemetry charges it."""
+
+    def __init__(self, telemetry: Any, cache: DaxCache) -> None:
+        self.telemetry = telemetry
+        self._cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.telemetry, name)
+
+    async def run(self, ctx: Any, service: str, name: str, payload: dict,
+                  handler: Callable[[Any, dict], Awaitable[dict]], *args: Any, **kwargs: Any) -> dict:
+        async def cached(ctx: Any, body: dict) -> dict:
+            hits = _Hits()
+            token = _HITS.set(hits)
+            try:
+                result = await handler(ctx, body)
+            finally:
+                _HITS.reset(token)
+            discount(result, hits)
+            return result
+
+        return await self.telemetry.run(ctx, service, name, payload, cached, *args, **kwargs,
+                                        admit=not self._cached_get(name, payload))
+
+    def _cached_get(self, name: str, payload: dict) -> bool:
+        """An eventually consistent GetItem of a cached key: a hit, so not refused by the table's
+        throttling (DAX serves it without DynamoDB); an entry that expires meanwhile is a miss
+        read without admission, still metered."""
+        if name != "GetItem" or payload.get("ConsistentRead") or not isinstance(payload.get("Key"), dict):
+            return False
+        try:
+            return (payload.get("TableName"), core_cache.key_token(payload["Key"])) in self._cache.items
+        except (AttributeError, StopIteration, TypeError):  # a malformed key: the handler reports it
+            return False

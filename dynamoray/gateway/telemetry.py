@@ -97,14 +97,15 @@ class Telemetry:
 
     async def run(self, ctx: Any, service: str, name: str, payload: dict, handler: Callable[[Any, dict], Awaitable[dict]],
                   authorize: Callable[[], Awaitable[None]] | None = None, remote: str | None = None,
-                  headers: dict | None = None) -> dict:
+                  headers: dict | None = None, admit: bool = True) -> dict:
+        """``admit=False`` skips throttling's admission (the accelerator's cache hits: accelerator.py)."""
         started = time.perf_counter()
         admission: Admission | None = None
         try:
             if authorize is not None:
                 await authorize()
             body = payload
-            if self.throttler is not None and service == "dynamodb":
+            if self.throttler is not None and service == "dynamodb" and admit:
                 admission = await self.throttler.admit(name, payload)
                 if admission is not None:
                     body = admission.body

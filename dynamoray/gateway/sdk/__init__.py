@@ -56,6 +56,7 @@ from .expressions import Attr, Condition, Key, Update, if_not_exists, list_appen
 from .models import HashKey, KeySchema, RangeKey
 from .pagination import AsyncItems, Items, Page
 from .retry import Backoff, RetryConfig, RetryQuota
+from .settings import GlobalIndex
 from .streams import StreamRecord
 from .table import Table
 from .table_async import AsyncTable
@@ -68,7 +69,7 @@ __all__ = [
     "AsyncTransport", "Attr", "Backoff", "BackupInUseException", "BackupNotFoundException", "BatchWriter",
     "CancellationReason", "ChecksumMismatchError", "Client", "Condition", "ConditionalCheckFailedException",
     "ContinuousBackupsUnavailableException", "DynamoDBError", "EndpointConnectionError",
-    "ExpiredIteratorException", "Get", "HashKey", "IdempotentParameterMismatchException",
+    "ExpiredIteratorException", "Get", "GlobalIndex", "HashKey", "IdempotentParameterMismatchException",
     "InternalServerError", "InvalidRestoreTimeException", "ItemCollectionSizeLimitExceededException", "Items",
     "Key", "KeySchema", "LimitExceededException", "NoCredentialsError", "Page",
     "PointInTimeRecoveryUnavailableException", "Progress", "ProvisionedThroughputExceededException",

@@ -13,18 +13,19 @@ connections (``max_connections``, 64 by default).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from . import backups, flows, forks
+from . import backups, flows, forks, settings
 from .accelerator import AcceleratorConfig, ItemAccelerator
 from .backups import Progress
 from .client_base import ClientBase
 from .errors import DynamoDBError
 from .models import KeySchema
 from .retry import Backoff, RetryConfig
+from .settings import GlobalIndex
 from .streams import StartAt, StreamRecord, follow_stream
 from .table_async import AsyncTable
 from .transactions import AsyncTransaction, Get
@@ -157,7 +158,63 @@ class AsyncClient(ClientBase):
         return await flows.run_async(flows.list_tables(limit), self._call)
 
     async def wait_until_exists(self, name: str, wait: Wait | None = None) -> dict[str, Any]:
+        """Wait until the table is ACTIVE (and done restoring); its description."""
         return await flows.run_async(flows.wait_for_table(name, wait or Wait()), self._call)
+
+    async def wait_until_not_exists(self, name: str, wait: Wait | None = None) -> None:
+        """Wait until DescribeTable answers ResourceNotFoundException."""
+        await flows.run_async(flows.wait_for_table_gone(name, wait or Wait()), self._call)
+
+    # --- table settings --------------------------------------------------------------------------
+
+    async def update_table(self, name: str, *, billing_mode: str | None = None, read_capacity: int | None = None,
+                           write_capacity: int | None = None, stream: str | bool | None = None,
+                           create_index: GlobalIndex | None = None,
+                           index_capacity: Mapping[str, tuple[int, int]] | None = None,
+                           delete_index: str | None = None, deletion_protection: bool | None = None,
+                           sse: bool | None = None, kms_key: str | None = None, table_class: str | None = None,
+                           replica_updates: Sequence[Mapping[str, Any]] | None = None, wait: bool = True,
+                           **extra: Any) -> dict[str, Any]:
+        """UpdateTable (see :meth:`Client.update_table`)."""
+        payload = settings.update_table_request(
+            name, billing_mode=billing_mode, read_capacity=read_capacity, write_capacity=write_capacity,
+            stream=stream, create_index=create_index, index_capacity=index_capacity, delete_index=delete_index,
+            deletion_protection=deletion_protection, sse=sse, kms_key=kms_key, table_class=table_class,
+            replica_updates=replica_updates, extra=extra)
+        return await flows.run_async(settings.update_table(payload, Wait() if wait else None), self._call)
+
+    async def tag_resource(self, resource: str, tags: Mapping[str, str]) -> None:
+        """TagResource; ``resource`` is an ARN or a table's name."""
+        await flows.run_async(settings.tag_resource(resource, tags), self._call)
+
+    async def untag_resource(self, resource: str, keys: Iterable[str]) -> None:
+        await flows.run_async(settings.untag_resource(resource, keys), self._call)
+
+    async def list_tags_of_resource(self, resource: str) -> dict[str, str]:
+        """Every tag of the resource (an ARN or a table's name), over every page."""
+        return await flows.run_async(settings.list_tags(resource), self._call)
+
+    async def update_time_to_live(self, table: str, attribute: str, *, enabled: bool = True) -> dict[str, Any]:
+        """UpdateTimeToLive; returns the TimeToLiveSpecification."""
+        response = await self._call("UpdateTimeToLive", settings.ttl_request(table, attribute, enabled))
+        spec: dict[str, Any] = response["TimeToLiveSpecification"]
+        return spec
+
+    async def describe_time_to_live(self, table: str) -> dict[str, Any]:
+        """The TimeToLiveDescription (``TimeToLiveStatus``, ``AttributeName``)."""
+        response = await self._call("DescribeTimeToLive", {"TableName": table})
+        description: dict[str, Any] = response["TimeToLiveDescription"]
+        return description
+
+    async def describe_limits(self) -> dict[str, int]:
+        """The account's and a table's maximum read and write capacity units."""
+        response = await self._call("DescribeLimits", {})
+        return {k: int(v) for k, v in response.items() if k.endswith("CapacityUnits")}
+
+    async def describe_endpoints(self) -> list[dict[str, Any]]:
+        """DescribeEndpoints: ``[{"Address", "CachePeriodInMinutes"}]``."""
+        endpoints: list[dict[str, Any]] = (await self._call("DescribeEndpoints", {}))["Endpoints"]
+        return endpoints
 
     # --- transactions ----------------------------------------------------------------------------
 

@@ -12,18 +12,19 @@ Thread-safe: one client (and its connection pool) can serve many threads.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from . import backups, flows, forks
+from . import backups, flows, forks, settings
 from .accelerator import AcceleratorConfig, FeedThread, ItemAccelerator
 from .backups import Progress
 from .client_base import ClientBase
 from .errors import DynamoDBError
 from .models import KeySchema
 from .retry import Backoff, RetryConfig
+from .settings import GlobalIndex
 from .streams import StartAt, StreamRecord, follow_stream
 from .table import Table
 from .transactions import Get, Transaction
@@ -137,7 +138,65 @@ class Client(ClientBase):
         return flows.run_sync(flows.list_tables(limit), self._call)
 
     def wait_until_exists(self, name: str, wait: Wait | None = None) -> dict[str, Any]:
+        """Wait until the table is ACTIVE (and done restoring); its description."""
         return flows.run_sync(flows.wait_for_table(name, wait or Wait()), self._call)
+
+    def wait_until_not_exists(self, name: str, wait: Wait | None = None) -> None:
+        """Wait until DescribeTable answers ResourceNotFoundException."""
+        flows.run_sync(flows.wait_for_table_gone(name, wait or Wait()), self._call)
+
+    # --- table settings --------------------------------------------------------------------------
+
+    def update_table(self, name: str, *, billing_mode: str | None = None, read_capacity: int | None = None,
+                     write_capacity: int | None = None, stream: str | bool | None = None,
+                     create_index: GlobalIndex | None = None,
+                     index_capacity: Mapping[str, tuple[int, int]] | None = None,
+                     delete_index: str | None = None, deletion_protection: bool | None = None,
+                     sse: bool | None = None, kms_key: str | None = None, table_class: str | None = None,
+                     replica_updates: Sequence[Mapping[str, Any]] | None = None, wait: bool = True,
+                     **extra: Any) -> dict[str, Any]:
+        """UpdateTable; only what is given changes.  ``stream``: a StreamViewType, or False to turn
+        the stream off; ``index_capacity``: ``{index: (read, write)}``; ``sse``/``kms_key``: the
+        SSESpecification; ``replica_updates`` and ``extra`` are passed as is.  With ``wait``
+        (default) returns once the table and its global secondary indexes are ACTIVE."""
+        payload = settings.update_table_request(
+            name, billing_mode=billing_mode, read_capacity=read_capacity, write_capacity=write_capacity,
+            stream=stream, create_index=create_index, index_capacity=index_capacity, delete_index=delete_index,
+            deletion_protection=deletion_protection, sse=sse, kms_key=kms_key, table_class=table_class,
+            replica_updates=replica_updates, extra=extra)
+        return flows.run_sync(settings.update_table(payload, Wait() if wait else None), self._call)
+
+    def tag_resource(self, resource: str, tags: Mapping[str, str]) -> None:
+        """TagResource; ``resource`` is an ARN or a table's name."""
+        flows.run_sync(settings.tag_resource(resource, tags), self._call)
+
+    def untag_resource(self, resource: str, keys: Iterable[str]) -> None:
+        flows.run_sync(settings.untag_resource(resource, keys), self._call)
+
+    def list_tags_of_resource(self, resource: str) -> dict[str, str]:
+        """Every tag of the resource (an ARN or a table's name), over every page."""
+        return flows.run_sync(settings.list_tags(resource), self._call)
+
+    def update_time_to_live(self, table: str, attribute: str, *, enabled: bool = True) -> dict[str, Any]:
+        """UpdateTimeToLive; returns the TimeToLiveSpecification."""
+        response = self._call("UpdateTimeToLive", settings.ttl_request(table, attribute, enabled))
+        spec: dict[str, Any] = response["TimeToLiveSpecification"]
+        return spec
+
+    def describe_time_to_live(self, table: str) -> dict[str, Any]:
+        """The TimeToLiveDescription (``TimeToLiveStatus``, ``AttributeName``)."""
+        description: dict[str, Any] = self._call("DescribeTimeToLive", {"TableName": table})["TimeToLiveDescription"]
+        return description
+
+    def describe_limits(self) -> dict[str, int]:
+        """The account's and a table's maximum read and write capacity units."""
+        response = self._call("DescribeLimits", {})
+        return {k: int(v) for k, v in response.items() if k.endswith("CapacityUnits")}
+
+    def describe_endpoints(self) -> list[dict[str, Any]]:
+        """DescribeEndpoints: ``[{"Address", "CachePeriodInMinutes"}]``."""
+        endpoints: list[dict[str, Any]] = self._call("DescribeEndpoints", {})["Endpoints"]
+        return endpoints
 
     # --- transactions ----------------------------------------------------------------------------
 

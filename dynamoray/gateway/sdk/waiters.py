@@ -27,3 +27,9 @@ def restore_failed(description: dict[str, Any]) -> DynamoDBError | None:
     if status in ("INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVED"):
         return DynamoDBError(f"Table {description.get('TableName')} became {status}", code="RestoreFailed")
     return None
+
+
+def table_settled(description: dict[str, Any]) -> bool:
+    """ACTIVE, and so is each global secondary index (one being deleted is still listed)."""
+    indexes = description.get("GlobalSecondaryIndexes") or ()
+    return description.get("TableStatus") == "ACTIVE" and all(i.get("IndexStatus") == "ACTIVE" for i in indexes)
