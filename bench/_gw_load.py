@@ -49,6 +49,7 @@ class PhaseResult:
     client_cpu: float = 0.0
     other_cpu: float = 0.0  # what every other process on the machine used meanwhile (noise)
     first_error: str | None = None
+    by_operation: dict[str, list[float]] = field(default_factory=dict)  # the latencies of a mix's operations
 
     @property
     def calls(self) -> int:
@@ -89,15 +90,18 @@ async def _client(conn, signer: Signer, pick: Picker, budget: _Budget, result: P
     headers = signer.headers(op, body)
     while budget.take():
         started = time.perf_counter()
+        sent = op
         pending = conn.start(headers, body)
         if conn.sends_on_start:  # sign the next request while this one is in flight
             op, body = pick()
             headers = signer.headers(op, body)
         status, answer = await pending
-        result.latencies.append(time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        result.latencies.append(latency)
+        result.by_operation.setdefault(sent, []).append(latency)
         if status != 200:
             result.errors += 1
-            result.first_error = result.first_error or f"{op} {status} {answer[:300].decode(errors='replace')}"
+            result.first_error = result.first_error or f"{sent} {status} {answer[:300].decode(errors='replace')}"
         if not conn.sends_on_start:
             op, body = pick()
             headers = signer.headers(op, body)
@@ -149,6 +153,7 @@ class Summary:
     client_us_per_call: float
     others_pct: float  # CPU of every other process during the phases, in % of one core
     first_error: str | None
+    operations: dict[str, tuple[float, float]] = field(default_factory=dict)  # op -> (p50 ms, p99 ms)
 
 
 def summarize(results: list[PhaseResult]) -> Summary:
@@ -167,4 +172,14 @@ def summarize(results: list[PhaseResult]) -> Summary:
         client_us_per_call=per_call(sum(r.client_cpu for r in results)),
         others_pct=sum(r.other_cpu for r in results) / elapsed * 100 if elapsed else math.nan,
         first_error=next((r.first_error for r in results if r.first_error), None),
+        operations=_by_operation(results),
     )
+
+
+def _by_operation(results: list[PhaseResult]) -> dict[str, tuple[float, float]]:
+    """Each operation's p50 and p99 in ms, pooled over the rounds (what a mix hides)."""
+    pooled: dict[str, list[float]] = {}
+    for r in results:
+        for op, values in r.by_operation.items():
+            pooled.setdefault(op, []).extend(values)
+    return {op: (percentile(sorted(v), 0.50) * 1e3, percentile(sorted(v), 0.99) * 1e3) for op, v in pooled.items()}

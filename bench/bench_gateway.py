@@ -227,6 +227,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def mix_lines(summaries: dict[tuple[str, str], Summary]) -> list[str]:
+    """Each operation's latency within each mixed phase (a mix's tail is its slowest operation's)."""
+    lines = []
+    for (target, phase), s in summaries.items():
+        if len(s.operations) > 1:
+            each = "; ".join(f"{op} p50 {p50:.2f} ms, p99 {p99:.2f} ms" for op, (p50, p99) in sorted(s.operations.items()))
+            lines.append(f"- {target} {phase}: {each}")
+    return lines
+
+
 def settings_line(args: argparse.Namespace, described: list[str], idle: dict[str, float]) -> str:
     idle_text = ", ".join(f"{name} {pct:.1f} %" for name, pct in idle.items())
     return (f"targets {', '.join(described)}; {args.partitions * args.per_partition} items of {args.item_bytes} B "
@@ -250,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries, idle, described = run(args)
     names = list(dict.fromkeys(t for t, _ in summaries))
     table = rows(summaries, [(p.name, p.clients) for p in phases(args.phases)], names)
-    goal_lines = goals(summaries, names)
+    goal_lines = goals(summaries, names) + mix_lines(summaries)
     errors = [f"{t} {k}: {s.errors} failed, first: {s.first_error}" for (t, k), s in summaries.items() if s.errors]
     settings = settings_line(args, described, idle)
     print(f"\n{started}\n{machine_line}\n{settings}\n\n{text_table(table)}\n")

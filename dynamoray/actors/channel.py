@@ -17,6 +17,9 @@ Protocol.  Every frame is a 4-byte big-endian length and a pickle.
   calls are in flight on one connection and are answered as they finish.
 - Frames written in one event-loop turn leave in one ``send`` (both sides), so concurrent calls
   are batched without waiting.
+- Values of an *interned* type (:func:`intern_type`: the ``TableRef`` every item call carries) are
+  pickled once per object by the sender and unpickled once per distinct pickle by the receiver;
+  a frame carries the cached pickle.  Only immutable values may be interned.
 
 Failures.  If the connection drops (the host died, or is restarting), every call in flight fails
 with a retryable 503 ``ServiceUnavailable``, as an ``ActorUnavailableError`` would: a call is never
@@ -28,8 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import io
 import pickle
 import struct
+import threading
 from typing import Any, Awaitable, Callable
 
 from .. import logs
@@ -49,8 +54,60 @@ class ChannelUnreachable(Exception):
 Dispatch = Callable[[str, tuple], Awaitable[tuple[bool, Any]]]
 
 
+_INTERNED_TYPES: set[type] = set()
+_CACHE_LIMIT = 4096  # entries of each cache below; emptied when full (the tables in use come back)
+_pickled: dict[int, tuple[Any, bytes]] = {}  # id(value) -> (value, its pickle), on the sending side
+_unpickled: dict[bytes, Any] = {}  # pickle -> value, on the receiving side
+
+
+def intern_type(cls: type) -> type:
+    """Send the values of ``cls`` (immutable, hashable or not) as cached pickles."""
+    _INTERNED_TYPES.add(cls)
+    return cls
+
+
+def _interned(data: bytes) -> Any:
+    value = _unpickled.get(data)
+    if value is None:
+        if len(_unpickled) >= _CACHE_LIMIT:
+            _unpickled.clear()
+        value = _unpickled[data] = pickle.loads(data)
+    return value
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:  # called for objects of non-builtin types only
+        if type(obj) not in _INTERNED_TYPES:
+            return NotImplemented
+        found = _pickled.get(id(obj))
+        if found is None or found[0] is not obj:
+            if len(_pickled) >= _CACHE_LIMIT:
+                _pickled.clear()
+            found = _pickled[id(obj)] = (obj, pickle.dumps(obj, _PROTOCOL))
+        return _interned, (found[1],)
+
+
+class _Framer(threading.local):
+    """A pickler kept per thread (making one costs more than a small frame's pickle)."""
+
+    def __init__(self) -> None:
+        self.out = io.BytesIO()
+        self.pickler = _Pickler(self.out, _PROTOCOL)
+
+
+_framer = _Framer()
+
+
 def frame(value: Any) -> bytes:
-    body = pickle.dumps(value, _PROTOCOL)
+    framer = _framer
+    out = framer.out
+    out.seek(0)
+    out.truncate()
+    try:
+        framer.pickler.dump(value)
+    finally:
+        framer.pickler.clear_memo()
+    body = out.getvalue()
     return _HEADER.pack(len(body)) + body
 
 

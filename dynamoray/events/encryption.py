@@ -33,6 +33,27 @@ class DecryptionError(sealed.EncryptionError):
     """Stored data that this server cannot decrypt (wrong or missing key, tampering)."""
 
 
+class KeyInaccessible(DecryptionError):
+    """Data sealed under a master key the key provider refuses to use now (disabled, pending
+    deletion, access denied...): the data is intact, its key is not usable.  ``master_key`` names
+    the key, ``code`` why (KMS's error code)."""
+
+    def __init__(self, message: str, master_key: str, code: str) -> None:
+        super().__init__(message)
+        self.master_key = master_key
+        self.code = code
+
+    def __reduce__(self) -> tuple:  # across processes (Ray) with its fields
+        return KeyInaccessible, (str(self), self.master_key, self.code)
+
+
+def _located(error: Exception, where: str) -> DecryptionError:
+    """``error`` (a failure to open sealed data) told where it happened, keeping its kind."""
+    if isinstance(error, KeyInaccessible):
+        return KeyInaccessible(f"{where}: {error}", error.master_key, error.code)
+    return DecryptionError(f"{where}: {error}")
+
+
 class Sealer:
     """The record key a writer seals with: a data key id, this writer's salt, and the cipher."""
 
@@ -90,7 +111,10 @@ class EncryptedLog(EventLog):
         context = sealed.record_context(topic, partition)
         aead, key_id, salt = sealer.aead, sealer.key_id, sealer.salt
         sealer.count += len(values)
-        return [sealed.seal_record(aead, key_id, salt, os.urandom(sealed.NONCE_SIZE), v, context) for v in values]
+        size = sealed.NONCE_SIZE  # one random draw (one syscall) for the batch's nonces
+        nonces = os.urandom(size * len(values))
+        return [sealed.seal_record(aead, key_id, salt, nonces[i * size:(i + 1) * size], v, context)
+                for i, v in enumerate(values)]
 
     def open(self, topic: str, partition: int, records: list[Record]) -> list[Record]:
         if topic == KEYS_TOPIC or not records:
@@ -107,7 +131,7 @@ class EncryptedLog(EventLog):
                         aead = openers[value[:head]] = self.keys.opener(*sealed.record_key_ref(value))
                     value = sealed.open_record(aead, value, context)
                 except sealed.EncryptionError as error:
-                    raise DecryptionError(f"record {record.offset} of {topic}/{partition}: {error}") from None
+                    raise _located(error, f"record {record.offset} of {topic}/{partition}") from None
             elif not self.keys.accept_plaintext:
                 raise _plaintext_refused(f"record {record.offset} of {topic}/{partition}")
             out.append(Record(record.offset, record.timestamp, value))
@@ -228,7 +252,7 @@ class FileCipher:
             data_key = self.keys.file_key(header.master_key, header.wrapped)
             return sealed.open_frames(data_key, header, data, context.encode())
         except sealed.EncryptionError as error:
-            raise DecryptionError(f"the file {context}: {error}") from None
+            raise _located(error, f"the file {context}") from None
 
     def rewrap(self, data: bytes) -> bytes | None:
         """The file with its data key wrapped by its master key's newest version, or None when

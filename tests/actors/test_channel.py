@@ -188,3 +188,64 @@ def test_the_client_follows_a_new_event_loop():
 
         run(scenario())
     assert target_loop_results == [("x",), ("x",)]
+
+
+# --- interned values: the TableRef of every item call is pickled once per object ------------------
+
+import pickle
+from dataclasses import dataclass
+from unittest import mock
+
+from dynamoray.actors import channel
+from dynamoray.actors.host import TableRef
+from dynamoray.core import keys
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    name: str
+    schema: keys.KeySchema
+
+
+channel.intern_type(Ref)
+
+
+def _unframe(data: bytes):
+    assert int.from_bytes(data[:4], "big") == len(data) - 4
+    return pickle.loads(data[4:])
+
+
+def test_an_interned_value_is_pickled_once_and_decoded_once():
+    ref = Ref("t", keys.KeySchema("pk", "S", "sk", "N"))
+    other = Ref("u", keys.KeySchema("pk", "S"))
+    first = _unframe(channel.frame((1, "write", (ref, {"item": 1}))))
+    assert first == (1, "write", (ref, {"item": 1}))
+    with mock.patch.object(pickle, "dumps", side_effect=AssertionError("pickled again")):
+        again = _unframe(channel.frame((2, "get", (ref, None))))
+    assert again[2][0] is first[2][0]  # one decoded value per distinct pickle
+    both = _unframe(channel.frame((3, "x", (other, ref))))
+    assert both[2] == (other, ref) and both[2][1] is first[2][0]
+
+
+def test_the_table_ref_is_interned_and_round_trips_through_a_call():
+    assert TableRef in channel._INTERNED_TYPES
+    ref = TableRef("t1", "Users", keys.KeySchema("pk", "S"), 4)
+
+    async def main():
+        target = Target()
+        server, _, locate = await serve(target)
+        client = ChannelClient(locate, TOKEN)
+        try:
+            return await client.call("echo", ref, ref), await client.call("echo", ref)
+        finally:
+            client.close()
+            server.close()
+
+    (a, b), (c,) = run(main())
+    assert a == b == c == ref and a is b is c
+
+
+def test_frames_survive_an_unpicklable_value_and_keep_working():
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        channel.frame((1, "echo", (lambda: None,)))
+    assert _unframe(channel.frame((2, "echo", ("ok",)))) == (2, "echo", ("ok",))

@@ -77,6 +77,16 @@ def test_the_backend_only_ever_holds_sealed_records():
     assert log.keys.prepared == ["dynamoray.table.t1"]  # the keys were asked once, before the first append
 
 
+def test_every_record_of_a_batch_gets_its_own_nonce():
+    inner, log = _log()
+    with log.open_writer("dynamoray.table.t1", 0) as writer:
+        writer.append([b"same"] * 5)
+    stored = [r.value for r in inner.read("dynamoray.table.t1", 0, 0)]
+    nonces = {v[enc.RECORD_HEADER:enc.RECORD_HEADER + enc.NONCE_SIZE] for v in stored}
+    assert len(nonces) == 5 and len(set(stored)) == 5
+    assert [r.value for r in log.read("dynamoray.table.t1", 0, 0)] == [b"same"] * 5
+
+
 def test_a_record_copied_to_another_partition_does_not_decrypt():
     inner, log = _log()
     with log.open_writer("dynamoray.table.t1", 0) as writer:
