@@ -2,6 +2,7 @@
 what a backup running costs the writes.
 
     .venv/bin/python bench/bench_backups.py [--items 1000000] [--load-seconds 10] [--json out.json]
+        [--rebuild process|thread]
 
 Runs the in-process engine (``LocalEngine``, ``--shards`` shards a table) on the durable embedded
 log in a temporary directory, with the backup service the gateway uses (``actors/backups.py``), no
@@ -13,7 +14,9 @@ items would take longer than everything measured).
    ``--load-seconds``; the latency of each write (p50, p99) and the rate;
 3. **CreateBackup**, with the same write load running for as long as it takes: its time, and the
    writes' latency meanwhile (the cut, the rebuild from the newest snapshot plus the log, and the
-   backup file, written and fsynced, all while the writes go on);
+   backup file, written and fsynced, all while the writes go on); ``--rebuild thread`` makes the
+   rebuild on a worker thread of the server's process, as before ``actors/backup_rebuild.py``
+   (the default, ``process``, rebuilds in a process of its own);
 4. **RestoreTableFromBackup**: until the restored table is ACTIVE, in items/s;
 5. **RestoreTableToPointInTime** to now: the same, plus the rebuild up to the instant.
 """
@@ -30,6 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
+from dynamoray.actors import backup_rebuild
 from dynamoray.actors.backups import service_for
 from dynamoray.actors.local import LocalEngine
 from dynamoray.actors.snapshots import SnapshotStore
@@ -87,7 +91,7 @@ async def restored(engine, service, name: str) -> float:
 
 
 async def run(root: Path, args: argparse.Namespace) -> dict:
-    count, figures = args.items, {"items": args.items, "shards": args.shards}
+    count, figures = args.items, {"items": args.items, "shards": args.shards, "rebuild": args.rebuild}
     engine = LocalEngine(EmbeddedLog(root / "log"), snapshots=SnapshotStore(root / "snapshots"), shards=args.shards)
     await engine.open()
     await engine.create_table(description("source"))
@@ -142,12 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--load-seconds", type=float, default=10.0, help="the write load without a backup")
     parser.add_argument("--load-concurrency", type=int, default=16, help="writes in flight in the write load")
+    parser.add_argument("--rebuild", choices=("process", "thread"), default="process",
+                        help="where CreateBackup rebuilds the table (thread: the server's process, as before)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="bench-backups-"))
+    portable = backup_rebuild.portable_source
+    if args.rebuild == "thread":  # as before backup_rebuild.py: nothing travels to a child process
+        backup_rebuild.portable_source = lambda *_args: None
     try:
         figures = asyncio.run(run(root, args))
     finally:
+        backup_rebuild.portable_source = portable
+        backup_rebuild.shutdown()
         shutil.rmtree(root, ignore_errors=True)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))

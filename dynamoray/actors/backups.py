@@ -4,9 +4,10 @@ Both fall out of event sourcing (issue 7):
 
 - **A backup is a consistent cut.**  CreateBackup asks the engine for the cut: the applied offset
   of every shard of the table, read in one step by the one actor that owns them all
-  (``ShardGroup.cut``).  Then, on a worker thread and without touching the live partition (writes go
-  on), it rebuilds each shard as of its cut from the newest snapshot at or before it plus the log up
-  to it (``snapshots.rebuild``), and writes the items of every shard to one backup file (the
+  (``ShardGroup.cut``).  Then, in a process of its own that opens the log itself (so off the GIL
+  the engine needs: ``backup_rebuild.py``) and without touching the live partition (writes go on),
+  it rebuilds each shard as of its cut from the newest snapshot at or before it plus the log up to
+  it (``snapshots.rebuild``), and writes the items of every shard to one backup file (the
   snapshot format, ``core.snapshot``).  The file is self-contained: the backup outlives the table,
   its log and its snapshots.
 - **PITR is a replay up to an instant.**  RestoreTableToPointInTime maps the instant to an offset
@@ -39,11 +40,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import logs
-from ..core import backups as core, errors, snapshot, tables
+from ..core import backups as core, errors, internal_tables, snapshot, tables
 from ..core.commands import PutCommand
 from ..events.log import EventLog, FencedError, TopicExistsError
 from ..schemas.events import BackupCreated, BackupDeleted, ContinuousBackupsChanged
-from . import records
+from . import backup_rebuild, records
 from .cuts import items_of, offsets_at, tables_at
 from .records import table_topic
 from .restores import RestoreBoard
@@ -178,16 +179,9 @@ class BackupService:
         arn = core.backup_arn(source["TableArn"], created, uuid.uuid4().hex[:8])
         location = arn.rpartition("/backup/")[2] + ".snap"
 
-        def write() -> tuple[int, int]:
-            states = tables_at(self._log, table_id, schema, cut, self._snapshots)
-            count, size = sum(s.item_count for s in states), sum(s.size_bytes for s in states)
-            header = snapshot.SnapshotHeader(table_id, 0, cut[0], cut[0] + 1, created, schema, count, None)
-            with gc_paused():  # every shard's items in one file (their partition keys differ)
-                captured = [pair for state in states for pair in snapshot.capture(state)]
-                self._files.write(location, snapshot.encode(header, captured))
-            return count, size
-
-        count, size = await asyncio.to_thread(write)
+        # rebuilt and written by a process of its own, off this process's GIL (backup_rebuild.py)
+        job = backup_rebuild.BackupJob(table_id, schema, tuple(cut), created, location)
+        count, size = await backup_rebuild.run(self._log, self._snapshots, self._files, job)
         kept = {**tables.public_description(source), tables.SHARDS: tables.shard_count(source), BACKUP_CUT: cut}
         event = BackupCreated(arn, name, backup_type, table_id, table, created, cut[0], count, size, location,
                               kept, expires_ms)
@@ -301,6 +295,8 @@ class BackupService:
     async def _restore(self, source: dict, request: dict, target_arn: str, summary: dict,
                        load: Callable[[], list[dict]]) -> dict:
         name = request["TargetTableName"]
+        if internal_tables.is_internal(name):  # reserved: the server's own table, refused like CreateTable
+            raise errors.table_already_exists(name)
         if name in await self.engine.list_tables():
             raise errors.restore_target_exists(name)
         description = core.restored_description(source, request, name=name, arn=target_arn,

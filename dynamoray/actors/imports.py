@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 from .. import logs
-from ..core import commands, errors, imports as core
+from ..core import commands, errors, imports as core, internal_tables
 from ..schemas.events import ImportUpdated
 from .buckets import BucketError, open_bucket
 
@@ -40,7 +40,8 @@ async def start_import(service: Any, body: dict, table: dict) -> dict:
                     or earlier["S3BucketSource"] != body["S3BucketSource"]):
                 raise errors.import_conflict()
             return earlier
-    if table["TableName"] in await service.engine.list_tables():
+    if (internal_tables.is_internal(table["TableName"])  # reserved: the server's own (like CreateTable)
+            or table["TableName"] in await service.engine.list_tables()):
         raise errors.table_already_exists(table["TableName"])
     now = service.clock()
     arn = core.import_arn(table["TableArn"], int(now * 1000), uuid.uuid4().hex[:8])

@@ -37,6 +37,11 @@ class Refusal:
     since: float
 
 
+def kms_code(error: Exception) -> str:
+    """KMS's error code for a provider's refusal (DisabledException, NotFoundException, ...)."""
+    return _code(error)
+
+
 def _code(error: Exception) -> str:
     if isinstance(error, KeyDisabled):
         return "DisabledException"
@@ -92,6 +97,21 @@ class KeyHealth:
             else:
                 if self._refusals.pop(arn, None) is not None:
                     log.info("kms_key_accessible_again", key=arn)
+
+    def refused(self, arn: str, code: str) -> None:
+        """Note the master key ``arn`` unusable (a call to the provider just failed), until a check
+        finds it usable again."""
+        if arn not in self._refusals:
+            log.warning("kms_key_inaccessible", key=arn, code=code)
+            self._refusals[arn] = Refusal(arn, code, self._clock())
+
+    def accessible(self, arn: str) -> None:
+        """Note the master key ``arn`` usable again (the provider just unwrapped a data key with it)."""
+        if self._refusals.pop(arn, None) is not None:
+            log.info("kms_key_accessible_again", key=arn)
+
+    def refusal_of_key(self, arn: str | None) -> Refusal | None:
+        return self._refusals.get(arn) if arn else None
 
     def any_refused(self) -> bool:
         return bool(self._refusals)

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .. import logs
 from ..core import encryption as sealed
 from ..events.codec import CodecError, EventCodec
-from ..events.encryption import KEYS_TOPIC, DecryptionError, EncryptedLog, FileCipher, Sealer
+from ..events.encryption import KEYS_TOPIC, DecryptionError, EncryptedLog, FileCipher, KeyInaccessible, Sealer
 from ..events.keyring import KeyProvider, KeyUnavailable, LocalKeyring
 from ..events.log import EventLog, FencedError, TopicExistsError, UnknownTopicError
 from ..schemas.events import DataKeyCreated, TableCreated, TableDeleted, TableUpdated
@@ -277,9 +277,23 @@ class KeyManager:
             try:
                 found = self.provider.unwrap(entry.master_key, entry.wrapped)
             except KeyUnavailable as error:
-                raise DecryptionError(f"data key {key_id} of {entry.master_key} cannot be unwrapped: {error}") from None
+                raise self._inaccessible(f"data key {key_id} of {entry.master_key} cannot be unwrapped: {error}",
+                                         entry.master_key, error) from None
+            if self._health is not None:  # a key refused at start (or since) is usable again
+                self._health.accessible(entry.master_key)
             self._data_keys[key_id] = found
         return found
+
+    def _inaccessible(self, message: str, master: str, error: Exception) -> KeyInaccessible:
+        """The error for data under ``master`` that the provider refused to unwrap; the key is
+        noted unusable at once (KeyHealth: the tables naming it are
+        INACCESSIBLE_ENCRYPTION_CREDENTIALS), before any periodic check, and even before this
+        process has read which tables name it (at start)."""
+        from .key_health import kms_code
+
+        code = kms_code(error)
+        self.health.refused(master, code)
+        return KeyInaccessible(message, master, code)
 
     # --- file keys (events.encryption.FileKeys) ---------------------------------------------------
 
@@ -298,7 +312,8 @@ class KeyManager:
             try:
                 found = self.provider.unwrap(master_key, wrapped)
             except KeyUnavailable as error:
-                raise DecryptionError(f"the file's data key of {master_key} cannot be unwrapped: {error}") from None
+                raise self._inaccessible(f"the file's data key of {master_key} cannot be unwrapped: {error}",
+                                         master_key, error) from None
             if len(self._file_keys) >= 4096:  # one per file read: keep the cache bounded
                 self._file_keys.clear()
             self._file_keys[wrapped] = found

@@ -24,13 +24,15 @@ import copy
 from typing import Any
 
 from .. import logs
-from ..core import catalog, errors, global_tables, indexes, shards as core_shards, tables
+from ..core import catalog, errors, global_tables, indexes, shards as core_shards, tables, ttl, ttl_index
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
+from ..events.encryption import KeyInaccessible
 from ..events.log import EventLog, TopicExistsError, append_async
 from ..events.memory import MemoryLog
 from . import indexing, records
 from .index_calls import LocalIndexes
 from .local_transactions import LocalTransactions
+from .locked_tables import LockedTables, own_key
 from .pipeline import BrokenPartition
 from .shards import ShardGroup, open_shards
 from .snapshots import SnapshotPolicy, SnapshotStore
@@ -52,6 +54,7 @@ class LocalEngine(LocalTransactions, LocalIndexes):
         self._groups: dict[str, ShardGroup] = {}  # table name -> its open shards
         self._catalog_writer = None
         self._catalog_lock = asyncio.Lock()
+        self._locked = LockedTables()  # tables whose KMS key was unusable when opened (locked_tables.py)
 
     # --- recovery ----------------------------------------------------------------------------
 
@@ -77,7 +80,12 @@ class LocalEngine(LocalTransactions, LocalIndexes):
             catalog.evolve(self._catalog, records.decode_catalog(value))
         self._catalog_writer = log.open_writer(CATALOG_TOPIC, 0)
         for name, description in self._catalog.tables.items():
-            self._open_table(description, replay=True)
+            try:
+                self._open_table(description, replay=True)
+            except KeyInaccessible as error:  # its KMS key is unusable: locked, not a failed start
+                if not own_key(description, error):
+                    raise
+                self._locked.lock(name, error)
         self._make_coordinator()
 
     def _open_table(self, description: dict, replay: bool) -> None:
@@ -90,6 +98,10 @@ class LocalEngine(LocalTransactions, LocalIndexes):
         group = ShardGroup.build(table_id, topic, schema, self._log, opened, self._appender,
                                  self.snapshot_store, self._snapshot_policy)
         indexing.adopt_complete(group.states, indexes.index_set(description))  # built from the items
+        attribute = ttl.attribute_of(self._catalog.ttl.get(name))
+        if attribute is not None:  # TTL on: the expiry index now, not on the first sweep (core/ttl_index.py)
+            for state in group.states:
+                ttl_index.adopt(state, attribute)
         group.set_versioned(global_tables.has_replicas(description))  # global tables: versioned writes
         if replay:
             replayed = sum(shard.rebuilt.replayed for shard in opened)
@@ -130,7 +142,8 @@ class LocalEngine(LocalTransactions, LocalIndexes):
 
     async def describe_table(self, name: str) -> dict:
         out = copy.deepcopy(self._catalog.description(name))
-        out["ItemCount"], out["TableSizeBytes"] = self._groups[name].stats()
+        group = self._groups.get(name)  # none while the table is locked (locked_tables.py)
+        out["ItemCount"], out["TableSizeBytes"] = group.stats() if group is not None else (0, 0)
         return self._indexes_described(name, out)
 
     async def list_tables(self) -> list[str]:
@@ -152,6 +165,8 @@ class LocalEngine(LocalTransactions, LocalIndexes):
         if group is not None:
             group.close(lambda: None)
             await group.settled()  # no snapshot file written after the drop below
+        if group is not None or name in self._locked:
+            self._locked.unlock(name)
             await asyncio.to_thread(self._log.delete_topic, records.table_topic(description["TableId"]))
         if self.snapshot_store is not None:
             await asyncio.to_thread(self.snapshot_store.drop, description["TableId"])
@@ -182,8 +197,14 @@ class LocalEngine(LocalTransactions, LocalIndexes):
     def _group(self, table: str) -> ShardGroup:
         group = self._groups.get(table)
         if group is None or table not in self._catalog.tables:
+            if table in self._locked and table in self._catalog.tables:  # a 400 until its key is usable
+                self._locked.retry(table, functools.partial(self._reopen_locked, table))
+                raise self._locked.refusal(table)
             raise errors.resource_not_found()
         return group
+
+    async def _reopen_locked(self, table: str) -> None:
+        await asyncio.to_thread(self._open_table, self._catalog.description(table), True)
 
     async def key_schema(self, table: str):
         return self._group(table).schema
@@ -221,6 +242,7 @@ class LocalEngine(LocalTransactions, LocalIndexes):
 
     async def close(self) -> None:
         self._stop_index_changes()
+        self._locked.cancel()
         if self._coordinator is not None:
             self._coordinator.close()
         for group in self._groups.values():

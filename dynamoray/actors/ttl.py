@@ -19,8 +19,9 @@ it with it), on either engine, through the engine's public calls only:
 Pacing: after each page the sweeper sleeps in proportion to the time the page took, so that it
 keeps to about ``share`` of the time (a bounded share of a core on the local engine), and rounds
 start ``interval`` seconds after the previous one ends.  The cost of a round is O(expired items)
-(plus, once per shard after a start or a change of TTL attribute, building the index: O(items));
-see ``docs/ttl.md`` for the figures.
+(plus, once per shard after a change of TTL attribute, or after a start on the Ray engine,
+building the index: O(items)); the round after TTL is turned off on a table drops its index.
+See ``docs/ttl.md`` for the figures.
 
 Several gateways on one cluster each run a sweeper: their deletions are idempotent (the second
 finds the item gone and changes nothing).  The sweeper keeps no state, so a restart simply starts
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from .. import logs
-from ..core import ttl
+from ..core import ttl, ttl_index
 from ..core.commands import ExpireCommand, Item, ScanSpec
 from ..core.errors import DynamoError
 from ..core.expressions import ast
@@ -90,6 +91,7 @@ class TtlSweeper(BackgroundLoop):
         self.rounds = 0  # completed rounds
         self.totals = SweepResult()
         self.last: SweepResult | None = None
+        self._swept: dict[str, str] = {}  # table -> the TTL attribute its shards index (last round)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -109,14 +111,17 @@ class TtlSweeper(BackgroundLoop):
         """One round over every table with TTL enabled."""
         total = SweepResult()
         settings = await self.engine.ttl_settings()
+        swept: dict[str, str] = {}
         for table, setting in sorted(settings.items()):
             attribute = ttl.attribute_of(setting)
             if attribute is None:
                 continue
+            swept[table] = attribute
             try:
                 total += await self.sweep_table(table, attribute)
             except DynamoError as error:  # e.g. the table was deleted meanwhile
                 log.info("ttl_table_skipped", table=table, error=error.error_type)
+        await self._release(swept)
         self.rounds += 1
         self.totals += total
         self.last = total
@@ -124,6 +129,16 @@ class TtlSweeper(BackgroundLoop):
             log.info("ttl_swept", tables=total.tables, scanned=total.scanned, deleted=total.deleted,
                      seconds=round(total.seconds, 3))
         return total
+
+    async def _release(self, swept: dict[str, str]) -> None:
+        """Drop the expiry index of the tables swept last round whose TTL is off now (one scan
+        that reaches every shard: ``core/ttl_index.py``)."""
+        gone, self._swept = [(t, a) for t, a in self._swept.items() if t not in swept], swept
+        for table, attribute in gone:
+            try:
+                await self.engine.scan(table, ttl_index.release_spec(attribute), consistent=False)
+            except DynamoError:  # the table was deleted: its shards went with it
+                pass
 
     async def sweep_table(self, table: str, attribute: str) -> SweepResult:
         """Delete the expired items of one table (one paginated scan)."""

@@ -8,43 +8,31 @@ each partition key the items ordered by sort key (order-preserving key bytes).
   changes the state, so it is safe to retry.
 - :func:`evolve` folds one :class:`ItemChange` into the state; rebuilding a partition is
   ``evolve`` over its log.
-- :func:`get_item`, :func:`query` and :func:`scan` read the state.
+- :func:`get_item`, :func:`query` and :func:`scan` read the state (``partition_reads.py``, names
+  kept here); an item's place in the state is ``partition_keys.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from sortedcontainers import SortedDict
 
 from . import errors, keys, values
 from .commands import (
-    INSERT, MODIFY, REMOVE, ConditionCheckCommand, DeleteCommand, ItemChange, Item, Page,
-    PreparedTransaction, PutCommand, QuerySpec, ScanSpec, UpdateCommand, WriteOutcome,
+    INSERT, MODIFY, REMOVE, ConditionCheckCommand, DeleteCommand, ItemChange, Item,
+    PreparedTransaction, PutCommand, UpdateCommand, WriteOutcome,
 )
-from .expressions import ast, evaluate, keymatch, projection, update as update_mod
+from .expressions import ast, evaluate, update as update_mod
 from .commands import ExpireCommand
 from . import ttl as ttl_mod
 from . import ttl_index
-from . import index_reads, indexes as indexes_mod
+from . import indexes as indexes_mod
 from . import replication
 from .commands import ReplicatedWriteCommand
-
-MAX_PAGE_BYTES = 1024 * 1024
-_HASH_SPACE = 1 << 64
-
-
-def hash_slot(schema: keys.KeySchema, item: Item) -> tuple[int, tuple[str, Any]]:
-    """The ordering slot of an item's partition key: (stable hash, (type, value))."""
-    value = item[schema.hash_name]
-    kind, raw = next(iter(value.items()))
-    return keys.partition_hash(value), (kind, raw)
-
-
-def sort_slot(schema: keys.KeySchema, item: Item) -> bytes:
-    if schema.range_name is None:
-        return b""
-    return keys.sort_key_bytes(item[schema.range_name])
+# an item's place in the partition, and the reads: their own modules, names kept here for callers
+from .partition_keys import MAX_PAGE_BYTES, hash_slot, item_token, key_of, sort_slot  # noqa: F401
+from .partition_reads import get_item, query, scan  # noqa: F401
 
 
 class PartitionState:
@@ -96,10 +84,6 @@ class PartitionState:
         """The item's version (global tables), None if unknown."""
         versions = self.versions
         return versions.get(item_token(self.schema, key)) if versions is not None else None
-
-
-def key_of(schema: keys.KeySchema, item: Item) -> Item:
-    return {name: item[name] for name in schema.names}
 
 
 # --- decide ----------------------------------------------------------------------------------
@@ -259,11 +243,6 @@ def evolve(state: PartitionState, change: ItemChange, offset: int | None = None)
 # folding it rebuilds the locks of every transaction still prepared.
 
 
-def item_token(schema: keys.KeySchema, key: Item) -> tuple:
-    """An item's identity in a partition (the key of ``locks``)."""
-    return hash_slot(schema, key), sort_slot(schema, key)
-
-
 def lock_holder(state: PartitionState, key: Item) -> str | None:
     """The transaction holding the item's lock, if any."""
     return state.locks.get(item_token(state.schema, key)) if state.locks else None
@@ -310,110 +289,7 @@ def evolve_released(state: PartitionState, transaction_id: str, offset: int | No
         state.applied_offset = offset
 
 
-# --- reads -----------------------------------------------------------------------------------
-
-
-def get_item(state: PartitionState, key: Item, proj: ast.Projection | None = None) -> Item | None:
-    item = state.lookup(keys.validate_key(state.schema, key))
-    if item is None or proj is None:
-        return item
-    return projection.project(proj, item)
-
-
-def query(state: PartitionState, spec: QuerySpec) -> Page:
-    if spec.index is not None:  # a secondary index (over several shards: core/index_reads.py)
-        return index_reads.query([state], spec)
-    schema = state.schema
-    probe = {schema.hash_name: spec.hash_value}
-    collection = state.collections.get(hash_slot(schema, probe))
-    if collection is None:
-        return Page([], 0, 0, 0, None)
-    sort_keys = _range_keys(collection, spec.range, spec.forward)
-    if spec.exclusive_start is not None and schema.range_name is not None:
-        start = keys.sort_key_bytes(spec.exclusive_start[schema.range_name])
-        sort_keys = (k for k in sort_keys if (k > start if spec.forward else k < start))
-    elif spec.exclusive_start is not None:
-        sort_keys = iter(())
-    return _collect((collection[k] for k in sort_keys), spec.limit, spec.filter, spec.projection,
-                    spec.count_only, schema)
-
-
-def _range_keys(collection: SortedDict, rc: ast.RangeKeyCondition | None, forward: bool) -> Iterator[bytes]:
-    reverse = not forward
-    if rc is None:
-        return iter(collection.irange(reverse=reverse))
-    bounds = [keys.sort_key_bytes(v) for v in rc.values]
-    op = rc.op
-    if op == "=":
-        return iter(collection.irange(bounds[0], bounds[0], reverse=reverse))
-    if op == "<":
-        return iter(collection.irange(None, bounds[0], (True, False), reverse=reverse))
-    if op == "<=":
-        return iter(collection.irange(None, bounds[0], reverse=reverse))
-    if op == ">":
-        return iter(collection.irange(bounds[0], None, (False, True), reverse=reverse))
-    if op == ">=":
-        return iter(collection.irange(bounds[0], None, reverse=reverse))
-    if op == "BETWEEN":
-        return iter(collection.irange(bounds[0], bounds[1], reverse=reverse))
-    # begins_with: matches are contiguous from the prefix on
-    matches = []
-    for k in collection.irange(bounds[0], None):
-        if not keymatch.range_matches(rc, collection[k][rc.name]):
-            break
-        matches.append(k)
-    return reversed(matches) if reverse else iter(matches)
-
-
-def scan(state: PartitionState, spec: ScanSpec, budget: int = MAX_PAGE_BYTES) -> Page:
-    """One Scan page; ``budget``: the bytes the page may still read (less than 1 MB when the page
-    continues one that earlier shards began, see ``core/shards.py``)."""
-    if spec.index is not None:  # a secondary index (over several shards: core/index_reads.py)
-        return index_reads.scan([state], spec)
-    if spec.expiry is not None:  # a TTL sweep: the expired items only, from the expiry index
-        start = spec.exclusive_start
-        return ttl_index.expired_page(state, spec, None if start is None else item_token(state.schema, start))
-    schema = state.schema
-    lo = -(-spec.segment * _HASH_SPACE // spec.total_segments)
-    hi = -(-(spec.segment + 1) * _HASH_SPACE // spec.total_segments)
-    return _collect(_scan_items(state, lo, hi, spec.exclusive_start), spec.limit, spec.filter,
-                    spec.projection, spec.count_only, schema, budget)
-
-
-def _scan_items(state: PartitionState, lo: int, hi: int, start: Item | None) -> Iterator[Item]:
-    schema = state.schema
-    first_slot, first_sort = None, None
-    if start is not None:
-        first_slot = hash_slot(schema, start)
-        first_sort = sort_slot(schema, start)
-        lo = max(lo, first_slot[0])
-    for slot in state.collections.irange((lo,), (hi,), (True, False)):
-        collection = state.collections[slot]
-        if first_slot is not None and slot < first_slot:
-            continue
-        if first_slot is not None and slot == first_slot:
-            yield from (collection[k] for k in collection.irange(first_sort, None, (False, True)))
-            continue
-        yield from collection.values()
-
-
-def _collect(items: Iterator[Item], limit: int | None, filt: ast.Condition | None,
-             proj: ast.Projection | None, count_only: bool, schema: keys.KeySchema,
-             budget: int = MAX_PAGE_BYTES) -> Page:
-    out: list[Item] = []
-    scanned = count = read = 0
-    last: Item | None = None
-    for item in items:
-        scanned += 1
-        read += values.item_size(item)
-        last = item
-        if filt is None or evaluate.evaluate_condition(filt, item):
-            count += 1
-            if not count_only:
-                out.append(projection.project(proj, item) if proj is not None else item)
-        if (limit is not None and scanned >= limit) or read >= budget:
-            return Page(out, count, scanned, read, key_of(schema, last))
-    return Page(out, count, scanned, read, None)
+# --- reads: partition_reads.py (get_item, query, scan; re-exported above) ----------------------
 
 
 # --- secondary indexes -----------------------------------------------------------------------

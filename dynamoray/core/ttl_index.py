@@ -5,8 +5,11 @@ A :class:`ExpiryIndex` holds ``(expiry, hash slot, sort bytes)`` for every item 
 attribute is a top-level Number (``core/ttl.py``: ``expiry_time``), in a sorted list, plus each
 item's entry by its position.  ``PartitionState.expiry`` holds one (or None) and the partition's
 fold keeps it up to date change by change (:meth:`ExpiryIndex.on_change`).  It is made on first
-use (:func:`adopt`), from the items the state holds: a state rebuilt from a snapshot or its log,
-or a table whose TTL attribute changed, rebuilds it once, on its next sweep.
+use (:func:`adopt`), from the items the state holds: a table whose TTL attribute changed rebuilds
+it once, on its next sweep; the in-process engine builds it when it loads a shard of a table with
+TTL on (from a snapshot or its log), so the first sweep after a start does not pay for it.  When
+TTL is turned off, the sweeper's next round drops it (:func:`release_spec`): it costs no memory
+and no fold time on a table without TTL.
 
 A sweep asks for a page of expired items with a ``ScanSpec`` whose ``expiry`` is
 ``(attribute, now)`` (``partition.scan`` then answers from the index, :func:`expired_page`): the
@@ -30,6 +33,7 @@ from .expressions import evaluate, projection
 from .ttl import MAX_AGE_SECONDS, expiry_time
 
 Position = tuple  # (hash slot, sort bytes): an item's place in the partition
+RELEASE = -1  # the ``now`` of a ScanSpec.expiry that drops the index (:func:`release_spec`)
 Entry = tuple  # (expiry, hash slot, sort bytes)
 
 
@@ -91,10 +95,20 @@ def adopt(state: Any, attribute: str) -> ExpiryIndex:
     return index
 
 
+def release_spec(attribute: str) -> ScanSpec:
+    """The scan that drops the index of every shard it reaches (TTL turned off on the table: the
+    sweeper sends it once); it answers an empty page, so one call visits every shard."""
+    return ScanSpec(expiry=(attribute, RELEASE))
+
+
 def expired_page(state: Any, spec: ScanSpec, start: Position | None) -> Page:
     """A page of the state's expired items (``spec.expiry``: (attribute, now)) after ``start``
-    (the position of ``spec.exclusive_start``, whose TTL attribute holds its expiry)."""
+    (the position of ``spec.exclusive_start``, whose TTL attribute holds its expiry); with
+    ``now`` :data:`RELEASE`, drop the state's index instead (an empty page)."""
     attribute, now = spec.expiry
+    if now == RELEASE:
+        state.expiry = None
+        return Page([], 0, 0, 0, None)
     index = adopt(state, attribute)
     after = None
     if start is not None and spec.exclusive_start is not None:

@@ -82,6 +82,7 @@ class KmsKeys:
 
     def __init__(self, key_id: str, region: str, endpoint_url: str | None = None, client: Any = None, *,
                  accept_plaintext: bool = False) -> None:
+        self.portable = client is None  # another process makes the same client from the configuration
         if client is None:
             import boto3
 

@@ -21,6 +21,7 @@ import orjson
 from .. import logs
 from ..core import errors
 from ..core.errors import DynamoError
+from ..events.encryption import KeyInaccessible
 from ..schemas.validate import validate_request
 from . import metrics, operations
 from .admin import ADMIN_PREFIX, ADMIN_SERVICE
@@ -136,6 +137,7 @@ class Gateway:
         ``headers`` have lower-case names; ``secure``: it came over TLS; ``endpoint_id``: the
         listener's endpoint id (IAM's ``aws:SecureTransport`` and ``aws:SourceVpce``)."""
         request_id = _request_id()
+        payload: Any = None
         try:
             principal = self.authenticator.verify(method, path, query, headers, body)
             service, name = _parse_target(headers.get("x-amz-target"))
@@ -163,6 +165,9 @@ class Gateway:
         except DynamoError as error:
             if self.telemetry is not None:
                 self.telemetry.refused(error)  # counted unless telemetry.run already did
+            return error.status, render_error(error), request_id
+        except KeyInaccessible as refused:  # data under a KMS key unusable now: a 400 (docs/security.md)
+            error = sse_keys.inaccessible_error(refused, payload)
             return error.status, render_error(error), request_id
         except Exception:  # the only catch-all: an unexpected failure is a 500, logged with its trace
             log.exception("request_failed", request_id=request_id)

@@ -52,6 +52,20 @@ async def key_arn_of(ctx: Any, wanted: sse.Requested | None) -> str | None:
         raise errors.kms_refused(error.code, error.detail, str(uuid.uuid4())) from None
 
 
+def kms_error(error: Exception) -> errors.DynamoError | None:
+    """DynamoDB's 400 for the key provider refusing a key (not found, disabled, access denied, key
+    state or usage, throttled, unreachable), or None for another error."""
+    if isinstance(error, KeyNotFound):
+        return errors.kms_key_not_found(error.kind, error.arn, str(uuid.uuid4()))
+    if isinstance(error, KeyDisabled):
+        return errors.kms_key_disabled(error.arn, str(uuid.uuid4()))
+    if isinstance(error, KmsRefused):
+        if error.code == "ThrottlingException":
+            return errors.kms_throttled(error.detail, str(uuid.uuid4()))
+        return errors.kms_refused(error.code, error.detail, str(uuid.uuid4()))
+    return None
+
+
 async def resolved_override(ctx: Any, body: dict) -> dict:
     """A restore request whose SSESpecificationOverride names its key by ARN (checked first)."""
     override = body.get("SSESpecificationOverride")
@@ -92,10 +106,20 @@ def guard(keys: Any, name: str, body: dict) -> None:
             raise errors.kms_inaccessible(table, refusal.arn, refusal.code)
 
 
+def inaccessible_error(error: Any, body: Any) -> errors.DynamoError:
+    """The 400 for a call that met data sealed under a KMS key unusable now (an
+    ``events.encryption.KeyInaccessible``: e.g. a table opened while its key was refused)."""
+    names = _tables_of(body) if isinstance(body, dict) else []
+    return errors.kms_inaccessible(names[0] if names else "?", error.master_key, error.code)
+
+
 def describe_inaccessible(keys: Any, table: dict) -> dict:
     """DescribeTable's view of a table whose key is unusable: INACCESSIBLE_ENCRYPTION_CREDENTIALS,
     with SSEDescription.InaccessibleEncryptionDateTime."""
-    refusal = keys.health.refusal(table.get("TableName", "")) if keys is not None else None
+    if keys is None:
+        return table
+    refusal = (keys.health.refusal(table.get("TableName", ""))  # by the key the table names, too: known
+               or keys.health.refusal_of_key((table.get(sse.SSE) or {}).get("KMSMasterKeyArn")))  # at start
     if refusal is None:
         return table
     described = {**(table.get(sse.SSE) or {}), "InaccessibleEncryptionDateTime": refusal.since}

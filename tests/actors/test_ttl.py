@@ -241,3 +241,61 @@ def test_bad_settings_are_refused():
         TtlSweeper(object(), 0)
     with pytest.raises(ValueError):
         TtlSweeper(object(), 1, share=0)
+
+
+def _indexes(engine: LocalEngine, name: str) -> list:
+    return [state.expiry for state in engine._groups[name].states]
+
+
+def test_the_round_after_ttl_is_turned_off_drops_the_expiry_index_of_every_shard():
+    async def main():
+        engine, _ = await engine_with("t", *(item(f"k{i}", NOW + 60 + i) for i in range(20)))
+        sweep = sweeper(engine)
+        await sweep.sweep()
+        indexes = _indexes(engine, "t")
+        assert len(indexes) > 1 and all(index is not None for index in indexes)
+        assert sum(len(index) for index in indexes) == 20
+        await engine.set_ttl("t", {"TimeToLiveStatus": "DISABLED"})
+        await sweep.sweep()
+        assert _indexes(engine, "t") == [None] * len(indexes)  # no memory, no fold time any more
+        await engine.write("t", PutCommand(item("later", NOW - 1)))
+        assert _indexes(engine, "t") == [None] * len(indexes)
+        await engine.set_ttl("t", ON)  # on again: the next round builds it and deletes what expired
+        assert (await sweep.sweep()).deleted == 1 and "later" not in await keys_left(engine, "t")
+
+    asyncio.run(main())
+
+
+def test_a_restart_builds_the_index_while_loading_the_shards(tmp_path):
+    from dynamoray.actors.snapshots import SnapshotStore
+    from dynamoray.events.embedded import EmbeddedLog
+
+    def opened() -> LocalEngine:
+        return LocalEngine(EmbeddedLog(tmp_path / "log"), snapshots=SnapshotStore(tmp_path / "snapshots"))
+
+    async def first():
+        engine = opened()
+        await engine.open()
+        await engine.create_table(description("t"))
+        await engine.create_table(description("off"))
+        await engine.set_ttl("t", ON)
+        for i in range(10):
+            await engine.write("t", PutCommand(item(f"k{i}", NOW - 5 if i < 3 else NOW + 60)))
+            await engine.write("off", PutCommand(item(f"k{i}", NOW - 5)))
+        await engine.close()
+
+    async def second():
+        engine = opened()
+        await engine.open()
+        try:
+            built, off = _indexes(engine, "t"), _indexes(engine, "off")  # before any sweep
+            expired = sorted(e for index in built for e, *_ in index.expired(NOW))
+            return built, off, expired
+        finally:
+            await engine.close()
+
+    asyncio.run(first())
+    built, off, expired = asyncio.run(second())
+    assert all(index is not None and index.attribute == "exp" for index in built)
+    assert sum(len(index) for index in built) == 10 and len(expired) == 3
+    assert off == [None] * len(off)  # a table without TTL gets none

@@ -18,3 +18,11 @@ def test_every_figure_is_produced(tmp_path):
     assert 500 + alone["writes"] <= backup["items"] <= 500 + alone["writes"] + during["writes"]  # a cut meanwhile
     assert figures["restore_from_backup"]["items_per_s"] > 0
     assert figures["restore_to_point_in_time"]["items"] == 500 + alone["writes"] + during["writes"]
+
+
+def test_the_rebuild_on_a_thread_as_before(tmp_path):
+    out = tmp_path / "figures.json"
+    assert bench_backups.main(["--items", "200", "--load-seconds", "0.2", "--load-concurrency", "2",
+                               "--rebuild", "thread", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["rebuild"] == "thread" and figures["create_backup"]["items"] >= 200

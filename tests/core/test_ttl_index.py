@@ -120,3 +120,19 @@ def test_a_table_keyed_on_its_ttl_attribute_and_the_filter_and_projection_apply(
     rest = partition.scan(state, ScanSpec(exclusive_start=page.last_evaluated_key, expiry=("exp", NOW)))
     assert [i["exp"]["N"] for i in rest.items] == [str(NOW - 2)] and rest.last_evaluated_key is None
     assert isinstance(state.expiry, ttl_index.ExpiryIndex) and len(state.expiry) == 3
+
+
+def test_a_release_scan_drops_the_index_and_reads_nothing():
+    state = partition.PartitionState(SCHEMA)
+    for s in range(3):
+        key = {"p": {"S": "a"}, "s": {"N": str(s)}}
+        partition.evolve(state, ItemChange(INSERT, key, None, {**key, "exp": {"N": str(NOW - 1)}}))
+    found = partition.scan(state, ScanSpec(expiry=("exp", NOW)))
+    assert found.count == 3 and len(state.expiry) == 3
+    released = partition.scan(state, ttl_index.release_spec("exp"))
+    assert (released.items, released.scanned_count, released.last_evaluated_key) == ([], 0, None)
+    assert state.expiry is None
+    key = {"p": {"S": "b"}, "s": {"N": "0"}}
+    partition.evolve(state, ItemChange(INSERT, key, None, {**key, "exp": {"N": str(NOW - 1)}}))
+    assert state.expiry is None  # no index kept up by the fold any more
+    assert partition.scan(state, ScanSpec(expiry=("exp", NOW))).count == 4  # made again when asked

@@ -59,3 +59,29 @@ def test_create_table_of_the_reserved_name_is_resource_in_use(ddb):
 def test_root_may_still_read_it(ddb):
     assert ddb.describe_table(TableName=HOOKS)["Table"]["TableName"] == HOOKS
     assert ddb.scan(TableName=HOOKS)["Items"] == []
+
+
+def _refused(call, **kwargs):
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("ResourceInUseException", f"Table already exists: {HOOKS}")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_restores_and_imports_into_the_reserved_name_are_refused_like_create_table(ddb):
+    _table(ddb, "restored_from")
+    ddb.put_item(TableName="restored_from", Item={"p": {"S": "a"}})
+    arn = ddb.create_backup(TableName="restored_from", BackupName="bkp")["BackupDetails"]["BackupArn"]
+    _refused(ddb.restore_table_from_backup, TargetTableName=HOOKS, BackupArn=arn)
+    ddb.update_continuous_backups(TableName="restored_from",
+                                  PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    _refused(ddb.restore_table_to_point_in_time, SourceTableName="restored_from", TargetTableName=HOOKS,
+             UseLatestRestorableTime=True)
+    _refused(ddb.import_table, S3BucketSource={"S3Bucket": "anywhere", "S3KeyPrefix": "data/"},
+             InputFormat="DYNAMODB_JSON",
+             TableCreationParameters={"TableName": HOOKS, "BillingMode": "PAY_PER_REQUEST",
+                                      "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"}],
+                                      "AttributeDefinitions": [{"AttributeName": "p", "AttributeType": "S"}]})
+    assert ddb.describe_table(TableName=HOOKS)["Table"]["ItemCount"] == 0  # the checkpoints are untouched
+    assert HOOKS not in ddb.list_tables()["TableNames"]

@@ -14,13 +14,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from ...actors.keys import reencrypt_files
 from ...core import errors
-from ...events.keyring import KeyDisabled, KeyNotFound
+from ...events.keyring import KeyDisabled, KeyNotFound, KeyUnavailable
 from ..admin import ADMIN_SERVICE, is_root
+from ..sse import kms_error
 from . import operation
 
 
@@ -47,10 +47,11 @@ def _key_id(body: dict, required: bool) -> str | None:
 async def _run(function: Any, *args: Any) -> Any:
     try:
         return await asyncio.to_thread(function, *args)
-    except KeyNotFound as error:
-        raise errors.kms_key_not_found(error.kind, error.arn, str(uuid.uuid4())) from None
-    except KeyDisabled as error:
-        raise errors.kms_key_disabled(error.arn, str(uuid.uuid4())) from None
+    except (KeyNotFound, KeyDisabled, KeyUnavailable) as error:  # KMS refused the key: a 400
+        found = kms_error(error)
+        if found is None:
+            raise
+        raise found from None
     except ValueError as error:  # e.g. an alias that exists, or CreateKey with KMS
         raise errors.validation(str(error)) from None
 
