@@ -54,7 +54,7 @@ from .snapshots import SnapshotPolicy, SnapshotStore
 
 DEFAULT_MAX_OPEN = 256
 BATCHABLE = frozenset({"write", "get", "query", "scan", "stats", "prepare", "finish", "snapshot", "snapshot_check",
-                       "replica_get", "replica_query", "replica_scan", "cut"})
+                       "replica_get", "replica_query", "replica_scan", "cut", "index_pages"})
 
 log = logs.get("host")
 

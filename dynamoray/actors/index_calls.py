@@ -76,6 +76,12 @@ class HostIndexes:
         entry = await self._partition(ref)
         return await self._index_backfills().wait(ref.table_id, entry.group.states, timeout)
 
+    async def index_pages(self, ref: Any, spec: Any) -> list:
+        """A read of ``spec.index`` on the shards of the table held here, unmerged: the engine
+        merges every range's pages (a table spread over hosts; ``routing.py``)."""
+        entry = await self._partition(ref)
+        return entry.group.index_pages(spec)
+
 
 class RayIndexes(IndexChanges):
     """Needs ``_ref``, ``_refs``, ``_catalog`` and ``_on_host`` from ``RayEngine``."""

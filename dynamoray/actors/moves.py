@@ -15,7 +15,8 @@ A move hands range R of a table from its host A to host B while writes go on:
 A host holds one range per table, so neighbouring ranges on one host are joined
 (``partition_map.coalesced``) and a map where a host would own two ranges of a table is refused.
 A host that restarts learns the map from the catalog before opening (:meth:`HostMoves._check_map`).
-Tables with secondary indexes are not spread: their index reads merge the shards of one host.
+Tables with secondary indexes are spread too: an LSI lives with its shard, and the engine merges
+the hosts' pages of a GSI read (``routing.py``).
 
 :class:`PartitionMoves` is mixed into ``RayEngine`` (the admin API and the automatic splitter
 call it); :class:`HostMoves` into ``PartitionHost``.
@@ -160,8 +161,6 @@ class PartitionMoves:
             raise errors.partition_move_refused(str(error)) from None
 
     async def _change(self, ref: Any, pmap: pm.PartitionMap, change: Any) -> dict:
-        if ref.indexes.indexes:
-            raise errors.partition_move_refused("the table has secondary indexes")
         try:
             new = pm.coalesced(change(pmap))
         except ValueError as error:

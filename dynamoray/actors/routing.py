@@ -8,6 +8,9 @@ catalog keeps the map as the internal ``_Partitions``).  :class:`RangeRouting`, 
   the range (``TableRef.span``) and the map version;
 - a Scan page is chained over the ranges in shard order (``shards.range_part`` / ``joined``): the
   same page, Limit, 1 MB budget and LastEvaluatedKey as one host holding every shard;
+- a secondary-index read: a Query on an LSI goes to its partition key's shard; a GSI Query and
+  an index Scan gather every range's unmerged shard pages (``index_pages``) and merge them
+  (``core/index_reads.merged``), the page a single host gives;
 - DescribeTable's stats are summed over the hosts of the map, a backup's cut is every range's
   offsets in shard order, DeleteTable drops the table on every host of the map.
 
@@ -26,8 +29,8 @@ import hashlib
 import uuid
 from typing import Any
 
-from ..core import errors, partition_map, shards as core_shards, tables
-from ..core.commands import Page
+from ..core import errors, index_reads, partition_map, shards as core_shards, tables
+from ..core.commands import Page, QuerySpec
 from ..core.errors import DynamoError
 from .host import TableRef, TableStats
 
@@ -96,6 +99,8 @@ class RangeRouting:
         pmap = self._map(ref)
         if len(pmap.ranges) == 1:
             return await self._hosts[pmap.ranges[0].host].call(method, spanned(ref, pmap, pmap.ranges[0]), *args)
+        if method in ("query", "scan") and args[0].index is not None:
+            return await self._index_read(ref, pmap, args[0])
         if method == "scan":
             return await self._scan_ranges(ref, pmap, *args)
         if method == "cut":
@@ -105,15 +110,13 @@ class RangeRouting:
             return _combined(method, answers)
         shard = call_shard(ref, method, args)
         if shard is None:
-            raise errors.validation("Secondary index reads are not available on a table spread over several hosts")
+            raise errors.internal_server_error(f"{method} concerns no shard of the table")
         r = partition_map.range_of(pmap, shard)
         return await self._hosts[r.host].call(method, spanned(ref, pmap, r), *args)
 
     async def _scan_ranges(self, ref: TableRef, pmap: partition_map.PartitionMap, spec: Any,
                            budget: int | None = None) -> Page:
         """One Scan page chained over the ranges, from the range of the start key's shard."""
-        if spec.index is not None:
-            raise errors.validation("Secondary index reads are not available on a table spread over several hosts")
         start = spec.exclusive_start
         first = 0 if start is None else core_shards.shard_of(ref.schema, start, ref.shards)
         pages: list[Page] = []
@@ -125,6 +128,20 @@ class RangeRouting:
             if pages[-1].last_evaluated_key is not None:
                 break
         return core_shards.joined(pages)
+
+    async def _index_read(self, ref: TableRef, pmap: partition_map.PartitionMap, spec: Any) -> Page:
+        """A Query or Scan of a secondary index: a Query on an LSI goes to its partition key's
+        shard (an LSI lives with its shard); a GSI query and an index scan gather every range's
+        unmerged shard pages and merge them here, as one host merges its shards."""
+        index = ref.indexes.get(spec.index)
+        if index is None:
+            raise errors.table_has_no_index(spec.index)
+        if isinstance(spec, QuerySpec) and not index.is_global:
+            r = partition_map.range_of(pmap, core_shards.value_shard(spec.hash_value, ref.shards))
+            return await self._hosts[r.host].call("query", spanned(ref, pmap, r), spec)
+        parts = await asyncio.gather(*(self._hosts[r.host].call("index_pages", spanned(ref, pmap, r), spec)
+                                       for r in pmap.ranges))
+        return index_reads.merged([page for part in parts for page in part], spec, index)
 
     async def _cut_ranges(self, ref: TableRef, pmap: partition_map.PartitionMap) -> list[int]:
         """A backup's cut over hosts: hold commits on every host of the table, read each range's

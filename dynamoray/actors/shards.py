@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..core import errors, keys, partition, shards as core_shards
+from ..core import errors, index_reads, keys, partition, shards as core_shards
 from ..core.commands import Item, Page, QuerySpec, ScanSpec, WriteOutcome
 from ..events.log import EventLog
 from . import records
@@ -163,10 +163,22 @@ class ShardGroup:
         return partition.get_item(self.local(self.shard_of(key)).pipeline.state, key, projection)
 
     def query(self, spec: QuerySpec) -> Page:
-        if self.count == self.total or spec.index is not None:
+        """A Query on the table or an LSI reads its partition key's shard; a GSI query, every
+        shard held here (a table spread over hosts merges them in the engine: ``index_pages``)."""
+        if self.count == self.total:
             return core_shards.query(self.states, spec)
         shard = core_shards.value_shard(spec.hash_value, self.total)
-        return partition.query(self.local(shard).pipeline.state, spec)
+        if spec.index is not None and index_reads.index_of(self.states, spec.index).is_global:
+            return core_shards.query(self.states, spec)
+        return core_shards.query([self.local(shard).pipeline.state], spec)
+
+    def index_pages(self, spec: QuerySpec | ScanSpec) -> list:
+        """Each shard's unmerged entries for a read of ``spec.index`` (``core/index_reads.py``)."""
+        if isinstance(spec, QuerySpec) and not index_reads.index_of(self.states, spec.index).is_global:
+            states = [self.local(core_shards.value_shard(spec.hash_value, self.total)).pipeline.state]
+        else:
+            states = self.states
+        return index_reads.shard_pages(states, spec)
 
     def scan(self, spec: ScanSpec, budget: int = partition.MAX_PAGE_BYTES) -> Page:
         if self.count == self.total:

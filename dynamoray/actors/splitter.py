@@ -6,7 +6,7 @@ and its applied log offset: ``PartitionHost.shard_loads``; a hibernated table is
 it), turns the offsets' growth since the last round into writes per second, and hands the loads
 to the pure policy (``partition_map.choose_split``).  At most one split a round; a split the mover
 refuses (a transaction holding locks, a host that would own two ranges of the table) is logged
-and tried again at a later round.  Tables with secondary indexes are never split.
+and tried again at a later round.  Tables with secondary indexes are split like any other.
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ class Splitter(BackgroundLoop):
         engine = self.engine
         for name in await engine.list_tables():
             ref = await engine._ref(name)
-            if ref.indexes.indexes:
-                continue
             loads = self._loads(ref.table_id, await engine._routed(ref, "shard_loads", ()))
             choice = pm.choose_split(engine._map(ref), loads, self.thresholds, len(engine._hosts))
             if choice is None:

@@ -14,6 +14,8 @@ Each shard (a :class:`~.partition.PartitionState`) keeps its own part of every i
 
 An LSI shares the table's partition key, so an LSI query reads the one shard of its partition key
 (and can fetch base items there, ``spec.fetch``); a GSI query and every index scan read all shards.
+A table spread over hosts (step 2) reads step 1 on each host (:func:`shard_pages`) and merges
+in the engine (:func:`merged`).
 """
 
 from __future__ import annotations
@@ -215,6 +217,26 @@ def scan(states: Sequence[Any], spec: ScanSpec) -> Page:
     index = index_of(states, spec.index)
     pages = [shard_scan(state, spec, index) for state in states]
     return merge_pages(pages, index, limit=spec.limit, proj=spec.projection, count_only=spec.count_only)
+
+
+# --- an index read over ranges of shards on several hosts (step 2: the engine merges) ----------
+
+
+def shard_pages(states: Sequence[Any], spec: QuerySpec | ScanSpec) -> list[ShardPage]:
+    """Step 1 alone: the entries of each of ``states`` (a host's range of a table's shards) for a
+    Query or Scan on ``spec.index``.  The engine gathers every range's pages and merges them with
+    :func:`merged`: the page one host holding every shard gives."""
+    index = index_of(states, spec.index)
+    if isinstance(spec, QuerySpec):
+        return [shard_query(state, spec, index) for state in states]
+    return [shard_scan(state, spec, index) for state in states]
+
+
+def merged(pages: Sequence[ShardPage], spec: QuerySpec | ScanSpec, index: indexes.IndexDef) -> Page:
+    """Step 2 over the pages of every shard of the table (:func:`shard_pages` from each range)."""
+    forward = spec.forward if isinstance(spec, QuerySpec) else True
+    return merge_pages(pages, index, forward=forward, limit=spec.limit, proj=spec.projection,
+                       count_only=spec.count_only)
 
 
 def referenced_names(*nodes: Any) -> set[str]:

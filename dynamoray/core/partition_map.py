@@ -220,26 +220,25 @@ def _split_point(r: Range, loads: Mapping[int, ShardLoad], limits: SplitThreshol
     return r.end - 1
 
 
-def _least_loaded_host(pmap: PartitionMap, loads: Mapping[int, ShardLoad], hosts: int,
-                       limits: SplitThresholds, avoid: int) -> int:
-    per_host = {h: 0.0 for h in range(hosts)}
-    for r in pmap.ranges:
-        per_host[r.host] = per_host.get(r.host, 0.0) + _over(_total(loads, range(r.start, r.end)), limits)
-    candidates = [h for h in range(hosts) if h != avoid] or [avoid]
-    return min(candidates, key=lambda h: (per_host[h], h))
+def _free_host(pmap: PartitionMap, hosts: int) -> int | None:
+    """The first host holding no range of the table (None: every host holds one)."""
+    return next((h for h in range(hosts) if not ranges_of_host(pmap, h)), None)
 
 
 def choose_split(pmap: PartitionMap, loads: Mapping[int, ShardLoad], limits: SplitThresholds,
                  hosts: int) -> SplitChoice | None:
     """The split to make now, or None: the range most over a threshold (a range of one shard
-    cannot be split), cut by :func:`_split_point`, its upper part to the least loaded other host."""
+    cannot be split), cut by :func:`_split_point`, its upper part to a host that holds no range
+    of the table yet (a host serves one range of a table: ``one_range_per_host``).  Once every
+    host holds a range, nothing more is split: a hot shard in the middle of a range needs three
+    hosts to get one of its own ("where possible")."""
     over = [(_over(_total(loads, range(r.start, r.end)), limits), r) for r in pmap.ranges if r.size > 1]
     over = [(ratio, r) for ratio, r in over if ratio > 1]
-    if not over:
+    host = _free_host(pmap, hosts)
+    if not over or host is None:
         return None
     _, worst = max(over, key=lambda pair: (pair[0], -pair[1].start))
-    at = _split_point(worst, loads, limits)
-    return SplitChoice(worst.start, at, _least_loaded_host(pmap, loads, hosts, limits, worst.host))
+    return SplitChoice(worst.start, _split_point(worst, loads, limits), host)
 
 
 def apply(pmap: PartitionMap, choice: SplitChoice) -> PartitionMap:

@@ -129,14 +129,15 @@ def test_a_single_hot_shard_is_isolated_in_its_own_range():
     pmap = pm.initial(4, 0)
     loads = {0: ShardLoad(0, 1.0), 1: ShardLoad(0, 1.0), 2: ShardLoad(0, 500.0), 3: ShardLoad(0, 1.0)}
     limits = SplitThresholds(writes_per_second=100)
-    first = pm.choose_split(pmap, loads, limits, 2)
+    first = pm.choose_split(pmap, loads, limits, 3)
     assert (first.range_start, first.at, first.new_host) == (0, 2, 1)
     pmap = pm.apply(pmap, first)
-    second = pm.choose_split(pmap, loads, limits, 2)
-    assert (second.range_start, second.at) == (2, 3)
+    assert pm.choose_split(pmap, loads, limits, 2) is None, "two hosts: [2, 4) stays, alone on host 1"
+    second = pm.choose_split(pmap, loads, limits, 3)
+    assert (second.range_start, second.at, second.new_host) == (2, 3, 2)
     pmap = pm.apply(pmap, second)
-    assert pm.range_of(pmap, 2) == Range(2, 3, pmap.host_of(2))
-    assert pm.choose_split(pmap, loads, limits, 2) is None, "a range of one shard is not split"
+    assert pm.range_of(pmap, 2) == Range(2, 3, 1) and pm.one_range_per_host(pmap)
+    assert pm.choose_split(pmap, loads, limits, 4) is None, "a range of one shard is not split"
 
 
 def test_the_hot_first_shard_of_a_range_is_cut_off_after_it():
@@ -149,8 +150,9 @@ def test_the_hot_first_shard_of_a_range_is_cut_off_after_it():
 def test_the_range_most_over_its_threshold_is_split_first():
     pmap = pm.split(pm.initial(4, 0), 0, 2, 1)
     loads = {0: ShardLoad(600), 1: ShardLoad(600), 2: ShardLoad(2000), 3: ShardLoad(2000)}
-    choice = pm.choose_split(pmap, loads, SplitThresholds(size_bytes=1000), 2)
-    assert (choice.range_start, choice.at, choice.new_host) == (2, 3, 0)
+    choice = pm.choose_split(pmap, loads, SplitThresholds(size_bytes=1000), 3)
+    assert (choice.range_start, choice.at, choice.new_host) == (2, 3, 2)
+    assert pm.choose_split(pmap, loads, SplitThresholds(size_bytes=1000), 2) is None, "no host is free"
 
 
 # --- properties ------------------------------------------------------------------------------------
@@ -204,6 +206,7 @@ def test_the_splitter_converges_and_keeps_every_shard_owned_once(shards, hosts, 
         assert 0 <= choice.new_host < hosts
         pmap = pm.apply(pmap, choice)
         owners(pmap)
+        assert pm.one_range_per_host(pmap), "never a split the mover refuses (a host with two ranges)"
     assert pm.choose_split(pmap, loads, limits, hosts) is None, "at most S-1 splits are ever needed"
 
 

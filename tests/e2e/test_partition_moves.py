@@ -252,3 +252,78 @@ def test_splits_and_moves_under_load_lose_and_repeat_nothing_and_survive_kill_9_
     assert counts_after == counts
     ddb.put_item(TableName="spread", Item={"id": {"S": "after-restart"}})
     assert ddb.get_item(TableName="spread", Key={"id": {"S": "after-restart"}}, ConsistentRead=True)["Item"]
+
+
+# --- secondary indexes on a spread table ----------------------------------------------------------
+
+
+def _indexed_table(ddb, name: str) -> None:
+    ddb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t}
+                              for a, t in (("id", "S"), ("n", "N"), ("l", "S"), ("g", "S"))],
+        LocalSecondaryIndexes=[{"IndexName": "by_l", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+            {"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}]}],
+        GlobalSecondaryIndexes=[{"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+            {"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}]}])
+
+
+def _index_pages(ddb, call: str, **kwargs) -> list:
+    out, start = [], None
+    while True:
+        page = getattr(ddb, call)(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        out.append(([(i["id"]["S"], i["n"]["N"]) for i in page.get("Items", [])], page["Count"],
+                     page["ScannedCount"], page.get("LastEvaluatedKey")))
+        start = page.get("LastEvaluatedKey")
+        if start is None:
+            return out
+
+
+INDEX_READS = [
+    ("query", {"IndexName": "by_g", "KeyConditionExpression": "g = :g", "Limit": 7,
+               "ExpressionAttributeValues": {":g": {"S": "g1"}}}),
+    ("query", {"IndexName": "by_g", "KeyConditionExpression": "g = :g AND n > :n", "ScanIndexForward": False,
+               "Limit": 5, "ExpressionAttributeValues": {":g": {"S": "g2"}, ":n": {"N": "20"}}}),
+    ("query", {"IndexName": "by_l", "KeyConditionExpression": "id = :p", "Limit": 2, "ConsistentRead": True,
+               "ExpressionAttributeValues": {":p": {"S": "p3"}}}),
+    ("scan", {"IndexName": "by_g", "Limit": 11}),
+    ("scan", {"IndexName": "by_l", "Limit": 13, "Segment": 0, "TotalSegments": 2}),
+]
+
+
+def test_index_reads_of_a_split_table_and_a_gsi_created_on_it(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    proc = start_serve(data_dir, port, *FLAGS, "--replicas", "1", "--no-gateway-follower")  # reads by range
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        ddb, admin = make_client(endpoint), AdminClient(endpoint, ACCESS_KEY, SECRET_KEY, REGION)
+        _indexed_table(ddb, "indexed")
+        for i in range(90):
+            ddb.put_item(TableName="indexed", Item={"id": {"S": f"p{i % 11}"}, "n": {"N": str(i)},
+                                                    "l": {"S": f"l{(i * 7) % 40:02d}"}, "g": {"S": f"g{i % 3}"}})
+        before = [_index_pages(ddb, call, TableName="indexed", **kwargs) for call, kwargs in INDEX_READS]
+        split = admin.call("SplitPartition", TableName="indexed", FirstShard=0, AtShard=2)
+        assert len({r["Host"] for r in split["Ranges"]}) == 2
+        after = [_index_pages(ddb, call, TableName="indexed", **kwargs) for call, kwargs in INDEX_READS]
+        assert after == before and all(len(pages) > 1 for pages in before)
+
+        # a GSI created by UpdateTable on the spread table: backfilled on both hosts
+        ddb.update_table(TableName="indexed", AttributeDefinitions=[{"AttributeName": "l", "AttributeType": "S"}],
+                         GlobalSecondaryIndexUpdates=[{"Create": {
+                             "IndexName": "by_l_global", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                             "KeySchema": [{"AttributeName": "l", "KeyType": "HASH"}]}}])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            gsis = ddb.describe_table(TableName="indexed")["Table"]["GlobalSecondaryIndexes"]
+            if all(g["IndexStatus"] == "ACTIVE" for g in gsis):
+                break
+            time.sleep(0.3)
+        created = next(g for g in gsis if g["IndexName"] == "by_l_global")
+        assert created["IndexStatus"] == "ACTIVE" and created["ItemCount"] == 90
+        found = ddb.query(TableName="indexed", IndexName="by_l_global", KeyConditionExpression="l = :l",
+                          ExpressionAttributeValues={":l": {"S": "l07"}})["Items"]
+        assert sorted(int(i["n"]["N"]) for i in found) == [i for i in range(90) if (i * 7) % 40 == 7]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
