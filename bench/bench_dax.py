@@ -6,6 +6,11 @@ time, round robin over the keys, after a warm-up that fills the caches:
 
 - ``boto3 -> main port``: uncached GetItem over HTTP (the gateway's in-memory state, no cache);
 - ``boto3 -> accelerator``: the same calls to the accelerator port, served by its item cache;
+- ``boto3 -> dax process``: the same calls to ``dynamoray dax --upstream`` (a process of its own in
+  front of the server, ``gateway/dax_process.py``), served by its item cache;
+- ``boto3 -> dax process (forwarded)``: the same calls with the process's item cache off
+  (``--item-ttl 0``): every call forwarded to the server (what the proxy adds to a miss);
+- ``sdk -> dax process``: the SDK's client (no in-process cache) against the dax process;
 - ``sdk -> main port``: ``dynamoray.gateway.Client`` without accelerator (HTTP each time);
 - ``sdk accelerator``: ``Client(..., accelerator=True)``: hits answered in the client process.
 
@@ -20,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import sys
 import tempfile
@@ -29,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import boto3
+import requests
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,6 +85,14 @@ def start(workdir: Path, engine: str):
     return _started("dynamoray", port, proc, "/health", 120, real=True, stop_signal=signal.SIGINT), dax_port
 
 
+def start_dax(workdir: Path, upstream_port: int, name: str, *flags: str):
+    port = free_port(HOST)
+    argv = [sys.executable, "-m", "dynamoray.cli", "dax", "--upstream", f"http://{HOST}:{upstream_port}",
+            "--host", HOST, "--port", str(port), "--credentials", f"{ACCESS_KEY}:{SECRET_KEY}", *flags]
+    proc = _launch(name, argv, workdir, dict(os.environ))
+    return _started(name, port, proc, "/health", 60, real=True, stop_signal=signal.SIGINT)
+
+
 def boto(endpoint: str):
     return boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
                         aws_secret_access_key=SECRET_KEY, config=Config(retries={"max_attempts": 1}))
@@ -100,6 +115,7 @@ def run(ops: int, warmup: int, engine: str) -> list[Figure]:
 
             figures = [measure("boto3 -> main port (uncached)", wire(main), ops, warmup)]
             figures.append(measure("boto3 -> accelerator (item cache hit)", wire(dax), ops, warmup + KEYS * 3))
+            figures.extend(measure_process(Path(tmp), target.port, wire, ops, warmup))
             plain = Client(f"http://{HOST}:{target.port}", access_key=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION)
             cached = Client(f"http://{HOST}:{target.port}", access_key=ACCESS_KEY, secret_key=SECRET_KEY,
                             region=REGION, accelerator=AcceleratorConfig())
@@ -122,6 +138,33 @@ def run(ops: int, warmup: int, engine: str) -> list[Figure]:
         finally:
             target.stop()
     return figures
+
+
+def measure_process(workdir: Path, upstream_port: int, wire, ops: int, warmup: int) -> list[Figure]:
+    """The separate ``dynamoray dax`` process: hits, then forwarded calls (its item cache off)."""
+    out = []
+    for name, flags, path in (("dax-hit", (), "boto3 -> dax process (item cache hit)"),
+                              ("dax-miss", ("--item-ttl", "0"), "boto3 -> dax process (forwarded)")):
+        proc = start_dax(workdir, upstream_port, name, *flags)
+        try:
+            client = boto(f"http://{HOST}:{proc.port}")
+            for i in range(KEYS):  # the first reads start following the table
+                client.get_item(TableName=TABLE, Key={"pk": {"S": f"k{i}"}})
+            time.sleep(1.0)  # past the settle time: the next reads fill the cache
+            figure = measure(path, wire(client), ops, warmup + KEYS * 3)
+            metrics = requests.get(f"http://{HOST}:{proc.port}/metrics", timeout=10).text
+            figure.hits = ", ".join(f"{m.group(1)} {int(float(m.group(2)))}" for m in re.finditer(
+                r'^dynamoray_dax_(hits|misses)_total\{cache="item"\} (\S+)$', metrics, re.M))
+            out.append(figure)
+            sdk = Client(f"http://{HOST}:{proc.port}", access_key=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION)
+            try:
+                out.append(measure(path.replace("boto3", "sdk"), lambda i: sdk.table(TABLE).get({"pk": f"k{i % KEYS}"}),
+                                   ops, warmup))
+            finally:
+                sdk.close()
+        finally:
+            proc.stop()
+    return out
 
 
 def report(figures: list[Figure]) -> str:

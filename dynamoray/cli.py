@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .partitions_cli import add_parser as add_partitions_parser
 
     add_partitions_parser(sub)  # dynamoray partitions list/split/move (the admin API)
+    from .dax_cli import add_parser as add_dax_parser
+
+    add_dax_parser(sub)  # dynamoray dax --upstream URL (the accelerator as a process of its own)
     return parser
 
 
