@@ -24,249 +24,37 @@ The log holds every item change in commit order; this module presents it as Dyna
 
 The reader needs only the table description and read access to the log.  Its methods call the log
 (blocking): run them off the event loop.  The clock is injected (ms since the epoch).
+
+This module is the reader and the package's entry point; the parts live beside it and are
+re-exported here: ``stream_ids`` (ARNs, shard ids, sequence numbers, ``Stream``),
+``stream_iterators`` (``ShardIterator``, the signed tokens) and ``stream_records`` (a logged change
+shaped as a stream record).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import hashlib
-import hmac
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from ..core import errors, tables
-from ..core.values import item_size, values_equal
 from ..schemas.events import ItemChanged
 from .codec import EventCodec
 from .log import Clock, EventLog, OffsetOutOfRangeError, Record, TruncatedError, system_clock
+from .stream_ids import ShardId, Stream, parse_sequence_number, parse_stream_arn, sequence_number, streams_of
+from .stream_iterators import ITERATOR_MAX_AGE_MS, REPLAY_PREFIX, IteratorCodec, ShardIterator, check_iterator_age
+from .stream_records import TRANSACTION_MEMBER, event_id, stream_record, transaction_member
+
+__all__ = [
+    "ITERATOR_MAX_AGE_MS", "MAX_BYTES", "MAX_RECORDS", "REPLAY_PREFIX", "RETENTION_MS", "SCAN_LIMIT",
+    "TRANSACTION_MEMBER", "IteratorCodec", "ShardId", "ShardIterator", "Stream", "StreamReader",
+    "check_iterator_age", "event_id", "parse_sequence_number", "parse_stream_arn", "sequence_number",
+    "stream_record", "streams_of", "transaction_member",
+]
 
 RETENTION_MS = tables.STREAM_RETENTION_SECONDS * 1000
-ITERATOR_MAX_AGE_MS = 15 * 60 * 1000
 MAX_RECORDS = 1000  # GetRecords returns at most 1000 records ...
 MAX_BYTES = 1024 * 1024  # ... or about 1 MB
 SCAN_LIMIT = 10_000  # log records one GetRecords looks at, at most (most are shown)
-_OFFSET_DIGITS = 20
-
-_ARN_RE = re.compile(r"arn:aws[a-z-]*:dynamodb:[a-z0-9-]*:[0-9]*:table/([a-zA-Z0-9_.-]{3,255})/stream/([0-9T:.-]+)")
-_SHARD_RE = re.compile(r"shardId-([0-9]{20})-([0-9a-f]{8})")
-_SEQUENCE_RE = re.compile(r"[1-9][0-9]{20,39}")
-
-
-# --- identifiers ---------------------------------------------------------------------------------
-
-
-def parse_stream_arn(arn: str) -> tuple[str, str]:
-    """``(table name, stream label)`` of a stream ARN; ValidationException if malformed."""
-    match = _ARN_RE.fullmatch(arn) if isinstance(arn, str) else None
-    if match is None:
-        raise errors.invalid_stream_arn(arn)
-    return match.group(1), match.group(2)
-
-
-@dataclass(frozen=True, slots=True)
-class ShardId:
-    stream_ms: int  # the stream's creation time: shard ids never repeat across a table's streams
-    partition: int
-
-    def __str__(self) -> str:
-        return f"shardId-{self.stream_ms:020d}-{self.partition:08x}"
-
-    @classmethod
-    def parse(cls, text: str) -> ShardId | None:
-        match = _SHARD_RE.fullmatch(text) if isinstance(text, str) else None
-        return None if match is None else cls(int(match.group(1)), int(match.group(2), 16))
-
-
-def sequence_number(partition: int, offset: int) -> str:
-    return f"{partition + 1}{offset:0{_OFFSET_DIGITS}d}"
-
-
-def parse_sequence_number(text: str) -> tuple[int, int] | None:
-    """``(partition, offset)`` of a sequence number, or None if it is not one of ours."""
-    if not isinstance(text, str) or _SEQUENCE_RE.fullmatch(text) is None:
-        return None
-    return int(text[:-_OFFSET_DIGITS]) - 1, int(text[-_OFFSET_DIGITS:])
-
-
-# --- streams of a table --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Stream:
-    """One stream of a table, as its description records it."""
-
-    arn: str
-    label: str
-    table_name: str
-    view_type: str
-    created: float  # CreationRequestDateTime, seconds since the epoch
-    key_schema: list
-    region: str
-    start_offsets: Mapping[str, int]
-    end_offsets: Mapping[str, int] | None  # None while enabled
-
-    @property
-    def enabled(self) -> bool:
-        return self.end_offsets is None
-
-    @property
-    def stream_ms(self) -> int:
-        return int(round(self.created * 1000))
-
-    def shard_id(self, partition: int) -> str:
-        return str(ShardId(self.stream_ms, partition))
-
-    def start(self, partition: int) -> int:
-        return int(self.start_offsets.get(str(partition), 0))
-
-    def end(self, partition: int) -> int | None:
-        """Where a closed shard ends (one past its last offset); None while the stream is enabled."""
-        if self.end_offsets is None:
-            return None
-        return max(int(self.end_offsets.get(str(partition), 0)), self.start(partition))
-
-    def describe(self) -> dict[str, Any]:
-        """DescribeStream's StreamDescription, without the shards."""
-        return {
-            "StreamArn": self.arn, "StreamLabel": self.label,
-            "StreamStatus": "ENABLED" if self.enabled else "DISABLED",
-            "StreamViewType": self.view_type, "CreationRequestDateTime": self.created,
-            "TableName": self.table_name, "KeySchema": [dict(k) for k in self.key_schema],
-        }
-
-
-def streams_of(description: dict, now_ms: int) -> list[Stream]:
-    """The table's readable streams, oldest first."""
-    table_arn = description["TableArn"]
-    region = table_arn.split(":")[3]
-    return [
-        Stream(
-            arn=f"{table_arn}/stream/{entry['StreamLabel']}", label=entry["StreamLabel"],
-            table_name=description["TableName"], view_type=entry["StreamViewType"],
-            created=entry["CreationRequestDateTime"], key_schema=description["KeySchema"], region=region,
-            start_offsets=entry.get("StartOffsets") or {}, end_offsets=entry.get("EndOffsets"),
-        )
-        for entry in tables.stream_entries(description, now_ms / 1000)
-    ]
-
-
-# --- records -------------------------------------------------------------------------------------
-
-
-def event_id(topic: str, partition: int, offset: int) -> str:
-    return hashlib.sha256(f"{topic}/{partition}/{offset}".encode()).hexdigest()[:32]
-
-
-def stream_record(
-    event: ItemChanged, partition: int, record: Record, view_type: str, region: str, topic: str
-) -> dict[str, Any] | None:
-    """The GetRecords record of one logged item change (None for a MODIFY that changed nothing)."""
-    old, new = event.old_image, event.new_image
-    if event.event_name == "MODIFY" and old is not None and new is not None and values_equal({"M": old}, {"M": new}):
-        return None
-    body: dict[str, Any] = {
-        "ApproximateCreationDateTime": record.timestamp // 1000,
-        "Keys": event.keys,
-        "SequenceNumber": sequence_number(partition, record.offset),
-    }
-    size = item_size(event.keys)
-    if view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new is not None:
-        body["NewImage"] = new
-        size += item_size(new)
-    if view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old is not None:
-        body["OldImage"] = old
-        size += item_size(old)
-    body["SizeBytes"] = max(size, 1)
-    body["StreamViewType"] = view_type
-    out: dict[str, Any] = {
-        "eventID": event_id(topic, partition, record.offset), "eventName": event.event_name,
-        "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": event.region or region,
-        "dynamodb": body,
-    }
-    if event.principal_type == "Service":  # a TTL delete
-        out["userIdentity"] = {"PrincipalId": event.principal or "dynamodb.amazonaws.com", "Type": "Service"}
-    if event.transaction_id is not None:  # a dynamoray extension: the transaction as a unit
-        out[TRANSACTION_MEMBER] = transaction_member(event)
-    return out
-
-
-TRANSACTION_MEMBER = "dynamorayTransaction"  # SDKs that follow the model drop it (docs/extensions.md)
-
-
-def transaction_member(event: ItemChanged) -> dict[str, Any]:
-    """``{"Id", "Index", "Count"}``: the transaction of a change, and its write's position in it
-    ("Index of Count", from 1); a change logged before positions were kept has the Id only."""
-    member: dict[str, Any] = {"Id": event.transaction_id}
-    if event.transaction_index is not None:
-        member["Index"], member["Count"] = event.transaction_index, event.transaction_count
-    return member
-
-
-# --- iterators -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ShardIterator:
-    arn: str
-    shard_id: str
-    position: int  # the next log offset to read
-    issued_ms: int
-    replay: bool = False  # a REPLAY_* iterator: no 24-hour trim
-
-
-REPLAY_PREFIX = "REPLAY_"  # REPLAY_TRIM_HORIZON, REPLAY_AT_TIMESTAMP, REPLAY_AT/AFTER_SEQUENCE_NUMBER
-
-
-def check_iterator_age(iterator: ShardIterator, now_ms: int) -> None:
-    if now_ms - iterator.issued_ms > ITERATOR_MAX_AGE_MS:
-        raise errors.iterator_expired(iterator.issued_ms, now_ms, ITERATOR_MAX_AGE_MS)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class IteratorCodec:
-    """Shard iterators as opaque tokens: ``base64(json body).base64(hmac)``, signed with a secret."""
-
-    _VERSION = 1
-
-    def __init__(self, secret: bytes) -> None:
-        self._secret = bytes(secret)
-
-    def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._secret, body, hashlib.sha256).digest()[:20]
-
-    def encode(self, iterator: ShardIterator) -> str:
-        fields = [self._VERSION, iterator.arn, iterator.shard_id, iterator.position, iterator.issued_ms]
-        body = orjson.dumps(fields + [1] if iterator.replay else fields)  # (a replay: one more field)
-        return f"{_b64(body)}.{_b64(self._mac(body))}"
-
-    def decode(self, token: str) -> ShardIterator:
-        """The iterator a token carries; ValidationException if it is malformed or not ours."""
-        try:
-            body_text, _, mac_text = token.rpartition(".")
-            body, mac = _unb64(body_text), _unb64(mac_text)
-            if not body or not hmac.compare_digest(mac, self._mac(body)):
-                raise ValueError("bad signature")
-            fields = orjson.loads(body)
-            version, arn, shard_id, position, issued = fields[:5]
-            replay = fields[5:] == [1]
-        except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
-            raise errors.invalid_shard_iterator() from None
-        if version != self._VERSION or not all(isinstance(v, int) for v in (position, issued)):
-            raise errors.invalid_shard_iterator()
-        return ShardIterator(arn, shard_id, position, issued, replay)
 
 
 # --- the reader ----------------------------------------------------------------------------------
