@@ -6,6 +6,15 @@ backend's ``commit`` function (which makes it durable once, e.g. one fsync or on
 resolves each request with its own result or error.  While a batch is being committed
 the next one accumulates, so throughput grows with concurrency while a lone caller pays one
 commit.
+
+Inline commits.  A backend that passes ``inline`` lets :meth:`GroupCommitter.submit` (with
+``inline=True``) commit on the caller's own thread when nothing is queued and no commit is running.
+That skips two thread wake-ups and the GIL hand-offs between the caller and the committer thread,
+which, in a process whose event loop keeps the GIL busy, cost milliseconds per commit (see
+docs/benchmarks.md, "Hot path, fifth pass").  ``inline(batch)`` either commits the batch (and
+resolves it) or returns False without side effects (e.g. another process holds the write lock),
+and the request then goes to the committer thread as usual.  Commits never overlap, and requests
+still commit in submission order.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ class Pending:
 
 
 CommitFn = Callable[[list[Pending]], None]
+InlineFn = Callable[[list[Pending]], bool]
 
 
 class GroupCommitter:
@@ -64,27 +74,53 @@ class GroupCommitter:
     committer fails every still-unresolved request with :class:`LogUnavailableError`.
     """
 
-    def __init__(self, commit: CommitFn, *, name: str, max_batch: int = 4096) -> None:
+    def __init__(self, commit: CommitFn, *, name: str, max_batch: int = 4096, inline: InlineFn | None = None) -> None:
         self._commit = commit
+        self._inline = inline
         self._max_batch = max_batch
         self._queue: deque[Pending] = deque()
         self._cond = threading.Condition()
         self._closed = False
+        self._busy = False  # a commit is running (on the committer thread or inline)
+        self.inline_commits = 0  # how many requests were committed on their caller's thread
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def submit(self, payload: Any, size: int = 1,
-               callback: Callable[[Any, BaseException | None], None] | None = None) -> Pending:
+               callback: Callable[[Any, BaseException | None], None] | None = None,
+               *, inline: bool = False) -> Pending:
         """Queue a request; ``callback(result, error)``, if given, runs on the committer thread once
-        it is resolved (so a caller need not park a thread in :meth:`Pending.wait`)."""
+        it is resolved (so a caller need not park a thread in :meth:`Pending.wait`).  With
+        ``inline``, an idle committer commits it on this thread instead, before returning (the
+        callback then runs on this thread)."""
         pending = Pending(payload, size, callback)
         with self._cond:
             if self._closed:
                 raise LogClosedError("the log is closed")
-            self._queue.append(pending)
-            if len(self._queue) == 1:
-                self._cond.notify()
+            if not inline or self._inline is None or self._busy or self._queue:
+                self._queue.append(pending)
+                if len(self._queue) == 1:
+                    self._cond.notify()
+                return pending
+            self._busy = True
+        self._commit_inline(pending)
         return pending
+
+    def _commit_inline(self, pending: Pending) -> None:
+        committed: bool | None = None  # None: the commit failed, and the request heard it
+        try:
+            committed = self._inline([pending])
+        except BaseException as exc:  # noqa: BLE001 - the caller must hear about it
+            pending.resolve(error=_unavailable(exc))
+        finally:
+            with self._cond:
+                self._busy = False
+                if committed is False:  # nothing was written: first in line for the committer thread
+                    self._queue.appendleft(pending)
+                elif committed:
+                    self.inline_commits += 1
+                if self._queue:
+                    self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
@@ -95,10 +131,11 @@ class GroupCommitter:
 
     def _take(self) -> list[Pending] | None:
         with self._cond:
-            while not self._queue and not self._closed:
+            while self._busy or (not self._queue and not self._closed):
                 self._cond.wait()
             if not self._queue:
                 return None
+            self._busy = True
             batch, total = [], 0
             while self._queue and (not batch or total + self._queue[0].size <= self._max_batch):
                 pending = self._queue.popleft()
@@ -111,6 +148,13 @@ class GroupCommitter:
             try:
                 self._commit(batch)
             except BaseException as exc:  # noqa: BLE001 - every caller must hear about it
-                error = exc if isinstance(exc, LogUnavailableError) else LogUnavailableError(f"commit failed: {exc!r}")
+                error = _unavailable(exc)
                 for pending in batch:
                     pending.resolve(error=error)
+            finally:
+                with self._cond:
+                    self._busy = False
+
+
+def _unavailable(exc: BaseException) -> LogUnavailableError:
+    return exc if isinstance(exc, LogUnavailableError) else LogUnavailableError(f"commit failed: {exc!r}")

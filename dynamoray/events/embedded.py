@@ -14,7 +14,8 @@ it still survives kill -9, since the data reached the OS, but not a power cut; i
 benchmarks only.)
 
 Group commit: appends from every thread go through one committer thread per topic, which writes
-all queued appends in one transaction, hence one fsync (see :mod:`.batching`).  Fencing is checked
+all queued appends in one transaction, hence one fsync (see :mod:`.batching`).  An append made
+while that committer is idle commits on the caller's own thread instead (no thread hand-off).  Fencing is checked
 inside that transaction (``BEGIN IMMEDIATE`` takes SQLite's write lock), so it also holds between
 processes opening the same directory; tails in another process see new records by polling.
 
@@ -265,16 +266,18 @@ class _EmbeddedWriter(PartitionWriter):
             raise LogClosedError("the writer is closed")
         if not values:
             return []
-        return self._topic.committer.submit((self.partition, self.epoch, values), len(values)).wait()
+        return self._topic.committer.submit((self.partition, self.epoch, values), len(values), inline=True).wait()
 
     def submit(self, values: Sequence[bytes], done: Done) -> None:
-        """:meth:`append` without blocking: the committer thread calls ``done`` once durable."""
+        """:meth:`append` without waiting for another commit: an idle committer commits the values on
+        this thread (then ``done`` runs before this returns); otherwise the committer thread calls
+        ``done`` once durable (see :mod:`.batching`, "Inline commits")."""
         if self._closed:
             raise LogClosedError("the writer is closed")
         if not values:
             done([], None)
             return
-        self._topic.committer.submit((self.partition, self.epoch, values), len(values), done)
+        self._topic.committer.submit((self.partition, self.epoch, values), len(values), done, inline=True)
 
     def close(self) -> None:
         with self._topic.read_lock:

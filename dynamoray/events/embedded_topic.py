@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from .batching import GroupCommitter, Pending
 from .log import Clock, FencedError, LogClosedError, LogError, UnknownTopicError, stamp
 
 SHIFT = 40  # offsets below 2**40 per partition
+BUSY_WAIT = 30.0  # seconds the committer thread waits for another process's write lock
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS partitions(
     p INTEGER PRIMARY KEY, start INTEGER NOT NULL, next INTEGER NOT NULL,
@@ -61,6 +63,17 @@ def open_topic(name: str, path: Path, synchronous: str, clock: Clock) -> Topic:
     return Topic(name, reader, writer, partitions, clock)
 
 
+def _begin(conn: sqlite3.Connection) -> bool:
+    """``BEGIN IMMEDIATE``: False if another connection holds the write lock (SQLITE_BUSY)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    return True
+
+
 class Released(LogError):
     """The topic was released under the call: open it again and retry."""
 
@@ -81,7 +94,11 @@ class Topic:
         self._closed = False
         self.changed = threading.Condition()
         self.version = 0  # bumped after every commit made by this process
-        self.committer = GroupCommitter(self._commit, name=f"dynamoray-log-{name}")
+        # the writer never waits in SQLite's busy handler: an inline commit (on the caller's thread,
+        # often an event loop) gives way when another process holds the write lock, and the
+        # committer thread waits for the lock itself (_begin)
+        writer.execute("PRAGMA busy_timeout=0")
+        self.committer = GroupCommitter(self._commit, name=f"dynamoray-log-{name}", inline=self._commit_inline)
 
     @contextmanager
     def use(self) -> Iterator[sqlite3.Connection]:
@@ -92,8 +109,27 @@ class Topic:
             yield self.reader
 
     def _commit(self, batch: list[Pending]) -> None:
+        """On the committer thread: waits up to BUSY_WAIT seconds for another process's write lock."""
         conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
+        deadline = None
+        while not _begin(conn):
+            now = time.monotonic()
+            deadline = deadline or now + BUSY_WAIT
+            if now >= deadline:
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(0.001)
+        self._finish(conn, batch)
+
+    def _commit_inline(self, batch: list[Pending]) -> bool:
+        """On the caller's thread: False, having done nothing, if another process holds the lock."""
+        conn = self._writer
+        if not _begin(conn):
+            return False
+        self._finish(conn, batch)
+        return True
+
+    def _finish(self, conn: sqlite3.Connection, batch: list[Pending]) -> None:
+        """The rest of a commit, once ``BEGIN IMMEDIATE`` holds the write lock: resolves ``batch``."""
         try:
             results = self._apply(conn, batch)
             conn.execute("COMMIT")

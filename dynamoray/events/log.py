@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -177,9 +178,13 @@ async def append_async(writer: PartitionWriter, values: Sequence[bytes]) -> list
     embedded backend's committer thread wakes the loop itself)."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
+    here = threading.get_ident()
 
     def done(offsets: list[int] | None, error: BaseException | None) -> None:
-        loop.call_soon_threadsafe(_settle, future, offsets, error)
+        if threading.get_ident() == here:  # committed inline, on the loop's own thread
+            _settle(future, offsets, error)
+        else:
+            loop.call_soon_threadsafe(_settle, future, offsets, error)
 
     writer.submit(values, done)
     return await future
