@@ -32,7 +32,7 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator
 from .. import logs
 from ..core import errors, retention, snapshot, tables
 from ..events.log import EventLog, LogError
-from .background import BackgroundLoop
+from .background import RoundsLoop
 from .backups import service_for
 from .cuts import offset_at
 from .records import table_topic
@@ -102,7 +102,8 @@ def truncate_shard(log_: EventLog, store: SnapshotStore, table_id: str, shard: i
     return None if cut is None else (cut, chosen.offset)
 
 
-class LogRetention(BackgroundLoop):
+class LogRetention(RoundsLoop):
+    round_log, round_failed = log, "retention_failed"
     """Truncates table logs round after round (see the module docstring).  ``start()`` and
     ``stop()`` run it on the current event loop (a gateway service)."""
 
@@ -122,15 +123,6 @@ class LogRetention(BackgroundLoop):
         self._task: asyncio.Task | None = None
         self.rounds = 0
 
-    async def _run(self) -> None:
-        while True:
-            await self._sleep(self.interval)
-            try:
-                await self.run_round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the next round tries again
-                log.warning("retention_failed", error=repr(error))
 
     async def run_round(self) -> list[Truncated]:
         """One round over every table; returns the shards truncated."""

@@ -17,14 +17,15 @@ from typing import Any, Awaitable, Callable
 
 from .. import logs
 from ..core import errors, partition_map as pm
-from .background import BackgroundLoop
+from .background import RoundsLoop
 
 DEFAULT_INTERVAL = 10.0
 
 log = logs.get("splitter")
 
 
-class Splitter(BackgroundLoop):
+class Splitter(RoundsLoop):
+    round_log, round_failed = log, "split_round_failed"
     task_name = "dynamoray-splitter"
 
     def __init__(self, engine: Any, thresholds: pm.SplitThresholds, interval: float = DEFAULT_INTERVAL, *,
@@ -40,15 +41,6 @@ class Splitter(BackgroundLoop):
         self._last: dict[str, tuple[float, dict[int, int]]] = {}  # table id -> (when, offset by shard)
         self.splits = 0
 
-    async def _run(self) -> None:
-        while True:
-            await self._sleep(self.interval)
-            try:
-                await self.run_round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - the next round tries again
-                log.warning("split_round_failed", error=repr(error))
 
     async def run_round(self) -> pm.SplitChoice | None:
         """One look at every table; the split made (None: none was due)."""

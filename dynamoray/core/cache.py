@@ -179,6 +179,16 @@ class DaxCache:
 
     # --- tables ----------------------------------------------------------------------------------
 
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Per cache ("item", "query"): hits, misses, evictions, expirations, refused, entries, bytes."""
+        out = {}
+        for name, lru in (("item", self.items), ("query", self.queries)):
+            s = lru.stats
+            out[name] = {"hits": s.hits, "misses": s.misses, "evictions": s.evictions,
+                         "expirations": s.expirations, "refused": s.refused, "entries": len(lru),
+                         "bytes": lru.bytes}
+        return out
+
     def follow(self, table: str, now: float) -> None:
         """The table's changes are applied from now on: reads that begin from now on may fill the
         cache (after ``settle``: a replica may still lag the log position the feed started at)."""

@@ -253,13 +253,7 @@ class Accelerator:
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """Per cache ("item", "query"): hits, misses, evictions, expirations, refused, entries, bytes."""
-        out = {}
-        for name, lru in (("item", self.cache.items), ("query", self.cache.queries)):
-            s = lru.stats
-            out[name] = {"hits": s.hits, "misses": s.misses, "evictions": s.evictions,
-                         "expirations": s.expirations, "refused": s.refused, "entries": len(lru),
-                         "bytes": lru.bytes}
-        return out
+        return self.cache.stats()
 
 
 class _Collector:

@@ -295,13 +295,7 @@ class DaxProxy:
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """Per cache ("item", "query"): hits, misses, evictions, expirations, refused, entries, bytes."""
-        out = {}
-        for name, lru in (("item", self.cache.items), ("query", self.cache.queries)):
-            s = lru.stats
-            out[name] = {"hits": s.hits, "misses": s.misses, "evictions": s.evictions,
-                         "expirations": s.expirations, "refused": s.refused, "entries": len(lru),
-                         "bytes": lru.bytes}
-        return out
+        return self.cache.stats()
 
     def metrics_text(self) -> bytes:
         """``/metrics``: the server accelerator's ``dynamoray_dax_*`` families, for this process."""
