@@ -54,7 +54,8 @@ def length(n: int) -> bytes:
     return _SMALL[n] if n < 64 else varint(n << 1)
 
 
-def _kind(avro_type: Any) -> str | tuple[str, ...] | None:
+def flat_kind(avro_type: Any) -> str | tuple[str, ...] | None:
+    """A primitive's name, an enum's symbols, or None when the fast writer/reader does not handle it."""
     if isinstance(avro_type, dict):
         if avro_type.get("type") == "enum" and "symbols" in avro_type:
             return tuple(avro_type["symbols"])
@@ -84,7 +85,7 @@ def _value_lines(kind: str | tuple[str, ...], var: str, json: bool, names: dict[
 
 def _field_lines(avro_type: Any, var: str, json: bool, names: dict[str, Any]) -> list[str] | None:
     if not isinstance(avro_type, list):
-        kind = _kind(avro_type)
+        kind = flat_kind(avro_type)
         if kind is None:
             return None
         guard = [f"if {var} is None: raise _Unwritable"] if json else []  # only a union takes None
@@ -92,7 +93,7 @@ def _field_lines(avro_type: Any, var: str, json: bool, names: dict[str, Any]) ->
     if len(avro_type) != 2 or "null" not in avro_type:
         return None
     null = avro_type.index("null")
-    kind = _kind(avro_type[1 - null])
+    kind = flat_kind(avro_type[1 - null])
     if kind is None:
         return None
     return [

@@ -41,6 +41,7 @@ import orjson
 from dynamoray.schemas.events import EVENT_TYPES, JSON_FIELDS, SCHEMA_IDS, load_schema
 
 from .avro_writer import FastWriter, compile_flat_writer
+from .avro_writer import flat_kind as _kind  # which fields the fast reader handles too
 from .log import Record
 
 PLAIN, ENCRYPTED = 0x00, 0x01
@@ -215,7 +216,6 @@ FastReader = Callable[[bytes, int], Any]
 Raises IndexError or ValueError when the bytes are not such a body (truncated, trailing bytes, a
 union or enum index out of range, bad UTF-8 or JSON)."""
 
-_PRIMITIVES = frozenset({"string", "bytes", "int", "long", "boolean"})
 _VARINT = ("z = b[pos]", "if z < 128: pos += 1", "else: z, pos = _varint(b, pos)")  # z: the raw varint
 
 
@@ -229,16 +229,6 @@ def _varint(b: bytes, pos: int) -> tuple[int, int]:
         if byte < 0x80:
             return result, pos
         shift += 7
-
-
-def _kind(avro_type: Any) -> str | tuple[str, ...] | None:
-    """A primitive's name, an enum's symbols, or None when the fast reader does not handle it."""
-    if isinstance(avro_type, dict):
-        if avro_type.get("type") == "enum" and "symbols" in avro_type:
-            return tuple(avro_type["symbols"])
-        if set(avro_type) == {"type"}:
-            avro_type = avro_type["type"]
-    return avro_type if isinstance(avro_type, str) and avro_type in _PRIMITIVES else None
 
 
 def _value_lines(kind: str | tuple[str, ...], var: str, json: bool, names: dict[str, Any]) -> list[str]:
