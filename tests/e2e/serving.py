@@ -20,14 +20,21 @@ def start_serve(data_dir: Path, port: int, *flags: str) -> subprocess.Popen:
         [str(BIN), "serve", "--engine", "local", "--port", str(port), "--data-dir", str(data_dir), *flags],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
+    return wait_healthy(proc, port, "server")
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, what: str) -> subprocess.Popen:
+    """``proc`` once its ``/health`` on ``port`` answers 200; killed, and an AssertionError, if it
+    exits or is not healthy within a minute."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
+            raise AssertionError(f"{what} exited: {proc.stderr.read().decode()}")
         try:
             if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return proc
         except requests.ConnectionError:
             time.sleep(0.05)
     proc.kill()
-    raise AssertionError("server did not become healthy")
+    proc.wait(10)
+    raise AssertionError(f"{what} did not become healthy")

@@ -22,7 +22,7 @@ from dynamoray.gateway.admin_client import AdminClient
 from dynamoray.gateway.runner import free_port
 
 from .conftest import ACCESS_KEY, REGION, SECRET_KEY, make_client
-from .serving import BIN, start_serve
+from .serving import BIN, start_serve, wait_healthy
 
 DEADLINE = 20.0
 
@@ -32,17 +32,7 @@ def start_dax(upstream: str, port: int, *flags: str, credentials: str = f"{ACCES
         [str(BIN), "dax", "--upstream", upstream, "--port", str(port), "--credentials", credentials,
          "--settle", "0.05", "--poll-interval", "0.01", *flags],
         env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"dax exited: {proc.stderr.read().decode()}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    stop(proc)
-    raise AssertionError("dax did not become healthy")
+    return wait_healthy(proc, port, "dax")
 
 
 def stop(proc: subprocess.Popen) -> None:
