@@ -20,14 +20,23 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def root_credentials(args: argparse.Namespace, command: str) -> tuple[str, str]:
-    """The root access key pair: from ``--data-dir``, else from the AWS environment variables."""
-    if args.data_dir:
-        stored = json.loads((Path(args.data_dir) / "root-credentials.json").read_text())
+    """The root access key pair: from ``--data-dir``'s stored file, else ``DYNAMORAY_ROOT_CREDENTIALS``
+    (what ``serve`` itself reads, and then stores no file), else the AWS environment variables."""
+    from .gateway.credentials import ENV_VAR, FILE_NAME
+
+    if args.data_dir and (Path(args.data_dir) / FILE_NAME).exists():
+        stored = json.loads((Path(args.data_dir) / FILE_NAME).read_text())
         return stored["access_key"], stored["secret_key"]
-    access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    access, _, secret = os.environ.get(ENV_VAR, "").partition(":")
+    if access and secret:
+        return access, secret
+    if args.data_dir:
+        raise SystemExit(f"dynamoray {command}: {Path(args.data_dir) / FILE_NAME} does not exist (a server "
+                         f"started with {ENV_VAR} stores none): set {ENV_VAR}=ACCESS_KEY:SECRET")
+    access, secret = os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", "")
     if not access or not secret:
-        raise SystemExit(f"dynamoray {command}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY to the root "
-                         "credentials, or pass --data-dir")
+        raise SystemExit(f"dynamoray {command}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or "
+                         f"{ENV_VAR}=ACCESS_KEY:SECRET) to the root credentials, or pass --data-dir")
     return access, secret
 
 

@@ -33,8 +33,15 @@ def test_commands_map_to_admin_operations(tmp_path, monkeypatch):
 def test_root_credentials_from_the_environment_or_the_data_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
-    with pytest.raises(SystemExit, match="dynamoray iam: set AWS_ACCESS_KEY_ID"):
+    monkeypatch.delenv("DYNAMORAY_ROOT_CREDENTIALS", raising=False)
+    with pytest.raises(SystemExit, match="dynamoray iam: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY .or DYNAMORAY_ROOT_CREDENTIALS"):
         root_credentials(parse("list-users"), "iam")
+    with pytest.raises(SystemExit, match="root-credentials.json does not exist"):  # a server run on the env var
+        root_credentials(parse("--data-dir", str(tmp_path), "list-users"), "iam")
+    monkeypatch.setenv("DYNAMORAY_ROOT_CREDENTIALS", "AK3:SK3")  # what serve itself reads
+    assert root_credentials(parse("--data-dir", str(tmp_path), "list-users"), "iam") == ("AK3", "SK3")
+    assert root_credentials(parse("list-users"), "iam") == ("AK3", "SK3")
+    monkeypatch.delenv("DYNAMORAY_ROOT_CREDENTIALS")
     (tmp_path / "root-credentials.json").write_text(json.dumps({"access_key": "AK", "secret_key": "SK"}))
     assert root_credentials(parse("--data-dir", str(tmp_path), "list-users"), "iam") == ("AK", "SK")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AK2")
