@@ -12,6 +12,7 @@ def _serve(args: argparse.Namespace) -> int:
     # (--ray-address) takes its node's own address instead.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1" if args.ray_address else "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_worker_niceness", "0")  # hosts at the gateway's priority (actors/__init__.py)
     from .capacity_cli import telemetry_options
     from .gateway.serve import kafka_config, run
     from .backups_cli import backup_options

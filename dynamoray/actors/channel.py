@@ -16,7 +16,10 @@ Protocol.  Every frame is a 4-byte big-endian length and a pickle.
   is the result, or the :class:`~dynamoray.core.errors.DynamoError` when ``ok`` is false.  Many
   calls are in flight on one connection and are answered as they finish.
 - Frames written in one event-loop turn leave in one ``send`` (both sides), so concurrent calls
-  are batched without waiting.
+  are batched without waiting.  A call made when nothing else is queued leaves at once.
+- The host may answer a call on the turn its frame arrived (``dispatch_now``: a lone write whose
+  partition can commit at once); the answers of one read leave together at its end.  Other calls
+  run as tasks.
 - Values of an *interned* type (:func:`intern_type`: the ``TableRef`` every item call carries) are
   pickled once per object by the sender and unpickled once per distinct pickle by the receiver;
   a frame carries the cached pickle.  Only immutable values may be interned.
@@ -52,6 +55,7 @@ class ChannelUnreachable(Exception):
 
 
 Dispatch = Callable[[str, tuple], Awaitable[tuple[bool, Any]]]
+DispatchNow = Callable[[str, tuple], "tuple[bool, Any] | None"]
 
 
 _INTERNED_TYPES: set[type] = set()
@@ -126,7 +130,7 @@ class _Framed(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
         buffer += data
-        start, size = 0, len(buffer)
+        start, size, bodies = 0, len(buffer), []
         while size - start >= 4:
             (length,) = _HEADER.unpack_from(buffer, start)
             if length > _MAX_FRAME:
@@ -134,12 +138,20 @@ class _Framed(asyncio.Protocol):
                 return
             if size - start - 4 < length:
                 break
-            body = bytes(buffer[start + 4:start + 4 + length])
+            bodies.append(bytes(buffer[start + 4:start + 4 + length]))
             start += 4 + length
-            self.frame_received(body)
+        del buffer[:start]
+        if bodies:
+            self.frames_received(bodies)
+            if self._out:  # answers made on this turn leave now, together
+                self._flush()
+
+    def frames_received(self, bodies: list[bytes]) -> None:
+        """The complete frames of one read, in order."""
+        for body in bodies:
             if self.transport is None or self.transport.is_closing():
                 return
-        del buffer[:start]
+            self.frame_received(body)
 
     def frame_received(self, body: bytes) -> None:
         raise NotImplementedError
@@ -150,10 +162,18 @@ class _Framed(asyncio.Protocol):
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
+    def send_now(self, data: bytes) -> None:
+        """Write ``data`` at once if nothing is queued (a lone call skips a loop turn), else queue it."""
+        transport = self.transport
+        if self._out or transport is None or transport.is_closing():
+            self.send(data)
+        else:
+            transport.write(data)
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         out, self._out = self._out, []
-        if self.transport is not None and not self.transport.is_closing():
+        if out and self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"".join(out) if len(out) > 1 else out[0])
 
 
@@ -167,6 +187,18 @@ class _ServerConnection(_Framed):
         self._authenticated = False
         self._tasks: set[asyncio.Task] = set()
 
+    def frames_received(self, bodies: list[bytes]) -> None:
+        now = self._server.dispatch_now
+        if len(bodies) == 1 and now is not None and self._authenticated:  # a lone call: maybe answered now
+            call_id, method, args = pickle.loads(bodies[0])
+            answer = now(method, args)
+            if answer is None:
+                self._start(call_id, method, args)
+            else:
+                self._reply(call_id, method, *answer)
+            return
+        super().frames_received(bodies)  # several: as tasks, whose writes commit together
+
     def frame_received(self, body: bytes) -> None:
         if not self._authenticated:
             if not self._server.accepts(body):
@@ -176,13 +208,17 @@ class _ServerConnection(_Framed):
             self._authenticated = True
             self._server.connections.add(self)
             return
-        call_id, method, args = pickle.loads(body)
+        self._start(*pickle.loads(body))
+
+    def _start(self, call_id: int, method: str, args: tuple) -> None:
         task = asyncio.get_running_loop().create_task(self._answer(call_id, method, args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, call_id: int, method: str, args: tuple) -> None:
-        ok, value = await self._server.dispatch(method, args)
+        self._reply(call_id, method, *await self._server.dispatch(method, args))
+
+    def _reply(self, call_id: int, method: str, ok: bool, value: Any) -> None:
         try:
             payload = frame((call_id, ok, value))
         except Exception as error:  # noqa: BLE001 - an unpicklable result must not kill the connection
@@ -196,10 +232,14 @@ class _ServerConnection(_Framed):
 
 
 class ChannelServer:
-    """Serves ``dispatch(method, args) -> (ok, value)`` on a socket, to holders of a token."""
+    """Serves ``dispatch(method, args) -> (ok, value)`` on a socket, to holders of a token.
 
-    def __init__(self, dispatch: Dispatch) -> None:
+    ``dispatch_now(method, args)``, if given, is tried first for a lone call: ``(ok, value)`` if it
+    answered on this turn, None if it did nothing (then ``dispatch`` runs, as a task)."""
+
+    def __init__(self, dispatch: Dispatch, dispatch_now: DispatchNow | None = None) -> None:
         self.dispatch = dispatch
+        self.dispatch_now = dispatch_now
         self._tokens: set[bytes] = set()
         self.connections: set[_ServerConnection] = set()
         self._server: asyncio.AbstractServer | None = None
@@ -327,7 +367,7 @@ class ChannelClient:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         connection.pending[call_id] = future
-        connection.send(frame((call_id, method, args)))
+        connection.send_now(frame((call_id, method, args)))
         timer = loop.call_later(self._timeout, self._expire, connection, call_id, method)
         try:
             return await future

@@ -214,19 +214,9 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
         """The open partition of ``ref``; the caller uses it before its next ``await``.  A
         transaction's phase 2 (``finishing``) is let through while the range is being released: it
         only lets locks go, which the release waits for (``moves.py``)."""
-        self._ensure_resolver()
         while True:  # an opened partition may be hibernated again before this waiter resumes
-            self._check_route(ref, finishing and ref.table_id in self._open)
-            found = self._open.get(ref.table_id)
-            if found is not None and ref.span is not None and found.group.span != ref.span:
-                found = self._respan(ref, found)
+            found = self._opened(ref, finishing)
             if found is not None:
-                self._open.move_to_end(ref.table_id)
-                found.fresh = False
-                self._indexes_current(ref, found)  # a GSI created or deleted since it opened
-                if ref.versioned and not found.group.versioned:  # replicas added (a stale ref never turns it off)
-                    found.group.set_versioned(True)
-                self._hibernate_beyond_bound(keep=ref.table_id)
                 return found
             if ref.table_id in self._dropping:
                 raise errors.resource_not_found()
@@ -236,6 +226,23 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
                 self._opening[ref.table_id] = task
                 task.add_done_callback(lambda _t, key=ref.table_id: self._opening.pop(key, None))
             await asyncio.shield(task)
+
+    def _opened(self, ref: TableRef, finishing: bool = False) -> _Open | None:
+        """``_partition`` without waiting: the open partition of ``ref``, or None if it is not open."""
+        self._ensure_resolver()
+        self._check_route(ref, finishing and ref.table_id in self._open)
+        found = self._open.get(ref.table_id)
+        if found is not None and ref.span is not None and found.group.span != ref.span:
+            found = self._respan(ref, found)
+        if found is None:
+            return None
+        self._open.move_to_end(ref.table_id)
+        found.fresh = False
+        self._indexes_current(ref, found)  # a GSI created or deleted since it opened
+        if ref.versioned and not found.group.versioned:  # replicas added (a stale ref never turns it off)
+            found.group.set_versioned(True)
+        self._hibernate_beyond_bound(keep=ref.table_id)
+        return found
 
     def _check_route(self, ref: TableRef, releasing_ok: bool = False) -> None:
         """Refuse a caller routing by an older partition map, or one reaching a range being handed
@@ -319,6 +326,19 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
         finally:
             entry.inflight -= 1
             self._hibernate_beyond_bound()
+
+    def write_now(self, ref: TableRef, command: Any) -> WriteOutcome | None:
+        """:meth:`write` finished on this turn of the loop, or None having done nothing (the table is
+        not open, writes are in flight, or the log cannot commit now): the caller awaits :meth:`write`."""
+        entry = self._opened(ref)
+        if entry is None:
+            return None
+        try:
+            return entry.group.write_now(command)
+        except BrokenPartition:
+            if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
+                self._close(ref.table_id)
+            raise errors.internal_server_error("The write could not be made durable") from None
 
     async def get(self, ref: TableRef, key: Item, projection: Any = None) -> Item | None:
         entry = await self._partition(ref)

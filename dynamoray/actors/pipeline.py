@@ -26,6 +26,7 @@ from ..core import errors, partition, replication, saga
 from ..core.commands import ItemChange, Item, WriteOutcome
 
 AppendBatch = Callable[[list[bytes]], Awaitable[list[int]]]
+AppendNow = Callable[[list[bytes]], "list[int] | None"]  # durable on this thread now, or None (nothing done)
 Encode = Callable[[ItemChange], bytes]
 
 
@@ -64,9 +65,12 @@ class BrokenPartition(Exception):
 
 class WritePipeline:
     def __init__(self, state: partition.PartitionState, append: AppendBatch, encode: Encode,
-                 txn: Any = None) -> None:
+                 txn: Any = None, append_now: AppendNow | None = None,
+                 folded_now: Callable[[], None] | None = None) -> None:
         self.state = state
         self._append = append
+        self._append_now = append_now  # for write_now; None: every write takes the pipelined path
+        self._folded_now = folded_now  # called once write_now folded its change (a snapshot due)
         self._encode = encode
         self._txn = txn  # a records.TransactionEncoder: this partition takes part in transactions
         self._locking: dict[tuple, str] = {}  # token -> transaction, prepared but not yet durable
@@ -110,6 +114,39 @@ class WritePipeline:
             self._flushing = True
             asyncio.get_running_loop().create_task(self._flush())
         await future
+        return outcome
+
+    def write_now(self, command: Any) -> WriteOutcome | None:
+        """:meth:`write`, finished before this returns (decided, durable, folded), or None having
+        done nothing: writes are in flight (they keep their order), or the log cannot commit on
+        this thread now (``PartitionWriter.append_now``).  A lone write then costs no task, no
+        future and no thread hand-off: a loop turn of its own.  Raises what :meth:`write` raises."""
+        if self._append_now is None or self._flushing or self._queue or self._overlay:
+            return None
+        if self.broken is not None:
+            raise BrokenPartition() from self.broken
+        if self.state.locks or self._locking:
+            self._check_unlocked(command)
+        view = _PendingView(self.state, self._overlay)
+        outcome = partition.decide(view, command)
+        change = outcome.change
+        if change is None:
+            return outcome
+        if self.versioned and change.origin is None:  # a local change of a global table
+            change = replication.stamp(change, view.version_of(change.keys), int(time.time() * 1000))
+            outcome = dataclasses.replace(outcome, change=change)
+        try:
+            offsets = self._append_now([self._encode(change)])
+        except BaseException as error:  # noqa: BLE001 - fail-stop, as in _flush
+            self.broken = error
+            raise BrokenPartition(str(error)) from error
+        if offsets is None:
+            return None
+        partition.evolve(self.state, change, offsets[0])
+        if self._watches:
+            self._touch(change.keys)
+        if self._folded_now is not None:
+            self._folded_now()
         return outcome
 
     async def _flush(self) -> None:

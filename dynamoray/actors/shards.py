@@ -108,15 +108,16 @@ class ShardGroup:
         for index, found in enumerate(opened, start=offset):
             rebuilt = found.rebuilt
             state = rebuilt.state if rebuilt is not None else partition.PartitionState(schema)
-            append, snaps = appender(found.writer), None
+            append, append_now, snaps, folded = appender(found.writer), found.writer.append_now, None, None
             if store is not None:
                 snaps = PartitionSnapshots(store, policy or SnapshotPolicy(), table_id, topic, log, shard=index,
                                            events=rebuilt.replayed if rebuilt else 0,
                                            size=rebuilt.replayed_bytes if rebuilt else 0)
                 snaps.attach(state, found.writer)
-                append = snaps.counting(append)
+                append, append_now, folded = snaps.counting(append), snaps.counting_now(append_now), snaps.maybe_take
             pipeline = WritePipeline(state, append, records.change_encoder(table_id, index),
-                                     txn=records.TransactionEncoder(table_id, index))
+                                     txn=records.TransactionEncoder(table_id, index), append_now=append_now,
+                                     folded_now=folded)
             shards.append(Shard(index, pipeline, found.writer, snaps))
         return cls(table_id, topic, schema, shards, offset, total)
 
@@ -156,6 +157,11 @@ class ShardGroup:
         """Raises ``BrokenPartition`` when its shard's append failed (the caller rebuilds the group)."""
         index = core_shards.command_shard(self.schema, command, self.total) if self.total > 1 else 0
         return await self.local(index).pipeline.write(command)
+
+    def write_now(self, command: Any) -> WriteOutcome | None:
+        """:meth:`write` done before this returns, or None having done nothing (``WritePipeline.write_now``)."""
+        index = core_shards.command_shard(self.schema, command, self.total) if self.total > 1 else 0
+        return self.local(index).pipeline.write_now(command)
 
     def get(self, key: Item, projection: Any = None) -> Item | None:
         if self.count == self.total:

@@ -351,13 +351,29 @@ class PartitionSnapshots:
 
         async def counted(batch: list[bytes]) -> list[int]:
             offsets = await append(batch)
-            self.events += len(batch)
-            self.bytes += sum(map(len, batch))
-            if self.due():
-                asyncio.get_running_loop().call_soon(self.maybe_take)
+            self._count(batch)
             return offsets
 
         return counted
+
+    def counting_now(self, append_now: Callable[[list[bytes]], list[int] | None]
+                     ) -> Callable[[list[bytes]], list[int] | None]:
+        """The same for a pipeline's synchronous append (``PartitionWriter.append_now``)."""
+
+        def counted(batch: list[bytes]) -> list[int] | None:
+            offsets = append_now(batch)
+            if offsets is not None:  # the pipeline calls maybe_take once it folded the batch
+                self.events += len(batch)
+                self.bytes += sum(map(len, batch))
+            return offsets
+
+        return counted
+
+    def _count(self, batch: list[bytes]) -> None:
+        self.events += len(batch)
+        self.bytes += sum(map(len, batch))
+        if self.due():
+            asyncio.get_running_loop().call_soon(self.maybe_take)
 
     def due(self) -> bool:
         p = self.policy

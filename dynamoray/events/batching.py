@@ -106,6 +106,35 @@ class GroupCommitter:
         self._commit_inline(pending)
         return pending
 
+    def commit_now(self, payload: Any, size: int = 1) -> Pending | None:
+        """Commit one request on this thread, now, if the committer is idle and nothing is queued;
+        None (nothing written, nothing queued) otherwise, or when the backend cannot commit inline
+        at the moment (e.g. another process holds the write lock).  The request returned is
+        resolved: its :meth:`Pending.wait` does not block."""
+        if self._inline is None:
+            return None
+        with self._cond:
+            if self._closed:
+                raise LogClosedError("the log is closed")
+            if self._busy or self._queue:
+                return None
+            self._busy = True
+        pending = Pending(payload, size)
+        committed = False
+        try:
+            committed = self._inline([pending])
+        except BaseException as exc:  # noqa: BLE001 - the caller must hear about it
+            pending.resolve(error=_unavailable(exc))
+            committed = True  # it failed: the caller hears that, rather than retrying elsewhere
+        finally:
+            with self._cond:
+                self._busy = False
+                if committed:
+                    self.inline_commits += 1
+                if self._queue:
+                    self._cond.notify_all()
+        return pending if committed else None
+
     def _commit_inline(self, pending: Pending) -> None:
         committed: bool | None = None  # None: the commit failed, and the request heard it
         try:

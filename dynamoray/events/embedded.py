@@ -268,6 +268,14 @@ class _EmbeddedWriter(PartitionWriter):
             return []
         return self._topic.committer.submit((self.partition, self.epoch, values), len(values), inline=True).wait()
 
+    def append_now(self, values: Sequence[bytes]) -> list[int] | None:
+        if self._closed:
+            raise LogClosedError("the writer is closed")
+        if not values:
+            return []
+        pending = self._topic.committer.commit_now((self.partition, self.epoch, values), len(values))
+        return None if pending is None else pending.wait()
+
     def submit(self, values: Sequence[bytes], done: Done) -> None:
         """:meth:`append` without waiting for another commit: an idle committer commits the values on
         this thread (then ``done`` runs before this returns); otherwise the committer thread calls

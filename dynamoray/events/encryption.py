@@ -209,6 +209,9 @@ class EncryptedWriter(PartitionWriter):
     def append(self, values: Sequence[bytes]) -> list[int]:
         return self.inner.append(self._seal(values))
 
+    def append_now(self, values: Sequence[bytes]) -> list[int] | None:
+        return self.inner.append_now(self._seal(values))  # sealed like every append (never delegated bare)
+
     def submit(self, values: Sequence[bytes], done: Done) -> None:
         try:
             values = self._seal(values)

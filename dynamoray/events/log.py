@@ -162,6 +162,13 @@ class PartitionWriter(ABC):
 
         executor.submit(run)
 
+    def append_now(self, values: Sequence[bytes]) -> list[int] | None:
+        """:meth:`append` made durable on this thread, at once, when the backend can do that without
+        waiting for another commit (the embedded log's idle committer, the memory log); None when it
+        cannot, having written nothing (the caller then uses :meth:`submit`).  Raises like
+        :meth:`append` if the commit itself fails.  This default never can."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the writer; later appends raise :class:`LogClosedError`."""

@@ -192,6 +192,7 @@ def main() -> int:
     _die_with_parent()
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_worker_niceness", "0")
     from .serve import run
 
     return run(**spec.settings, gateways=spec.role.gateways, replica=spec.role)

@@ -249,3 +249,35 @@ def test_frames_survive_an_unpicklable_value_and_keep_working():
     with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
         channel.frame((1, "echo", (lambda: None,)))
     assert _unframe(channel.frame((2, "echo", ("ok",)))) == (2, "echo", ("ok",))
+
+
+def test_a_lone_call_is_answered_on_the_turn_it_arrives_and_several_go_to_tasks():
+    now_calls: list[tuple] = []
+
+    def dispatch_now(method: str, args: tuple):
+        if method != "echo":
+            return None  # not one it answers at once: the task path runs it
+        now_calls.append(args)
+        return True, ("now",) + args
+
+    async def scenario():
+        target = Target()
+        server = ChannelServer(target.dispatch, dispatch_now)
+
+        async def locate(given: bytes):
+            return await server.open(TOKEN)
+
+        client = ChannelClient(locate, TOKEN, timeout=5)
+        lone = await client.call("echo", 1)
+        failed = await asyncio.gather(client.call("fail"), return_exceptions=True)
+        together = await asyncio.gather(*(client.call("echo", i) for i in range(20)))  # one read, most likely
+        client.close()
+        server.close()
+        return lone, failed, together, target.calls
+
+    lone, failed, together, task_calls = run(scenario())
+    assert lone == ("now", 1) and now_calls[0] == (1,)
+    assert isinstance(failed[0], DynamoError)  # dispatch_now said None: dispatch answered
+    assert [r[-1] for r in together] == list(range(20))
+    # frames that arrive together run as tasks (their writes would commit together)
+    assert task_calls - 1 == sum(1 for r in together if r[0] != "now") >= 1

@@ -104,3 +104,13 @@ def test_a_killed_catalog_comes_back_with_every_table(cluster):
     names, tags, after, item = run(scenario())
     assert names == ["a"] and tags == {"team": "x"}
     assert after == ["a", "c"] and item == {"p": {"S": "k"}}
+
+
+def test_the_actors_run_at_the_drivers_priority(cluster):
+    """Ray starts workers at nice 15 unless told otherwise (``RAY_worker_niceness``); a host at
+    nice 15 waits for a core behind the gateway whenever the machine is busy, and so do writes."""
+    cl, _ = cluster
+    pids = cl.pids()
+    assert len(pids) == 4
+    assert {name: os.getpriority(os.PRIO_PROCESS, pid) for name, pid in pids.items()} == \
+        {name: os.getpriority(os.PRIO_PROCESS, 0) for name in pids}

@@ -197,3 +197,87 @@ def test_an_embedded_append_waits_for_another_connections_write_lock_on_the_thre
         assert writer.append([b"y"]) == [1]  # the lock is free again: inline
         assert log._topic("t").committer.inline_commits == 1
         writer.close()
+
+
+# --- commit_now / append_now: a commit made at once, or nothing --------------------------------
+
+
+def test_commit_now_commits_on_the_callers_thread_when_idle(committer, recorder):
+    pending = committer.commit_now("a")
+    assert pending is not None and pending.done
+    assert pending.wait() == ("done", "a")
+    assert recorder.commits == [("inline", threading.get_ident(), ["a"])]
+    assert committer.inline_commits == 1
+
+
+def test_commit_now_does_nothing_while_a_commit_runs_or_requests_wait():
+    release, entered = threading.Event(), threading.Event()
+    committed = []
+
+    def commit(batch):
+        entered.set()
+        release.wait(10)
+        committed.extend(p.payload for p in batch)
+        for p in batch:
+            p.resolve(p.payload)
+
+    def inline(batch):
+        committed.append(("inline", batch[0].payload))
+        batch[0].resolve(batch[0].payload)
+        return True
+
+    c = GroupCommitter(commit, name="test-now-busy", inline=inline)
+    try:
+        first = c.submit("first")  # the thread holds this commit
+        assert entered.wait(10)
+        assert c.commit_now("now") is None  # neither committed nor queued
+        queued = c.submit("queued")
+        release.set()
+        assert [first.wait(), queued.wait()] == ["first", "queued"]
+        now = c.commit_now("later")  # idle again: at once
+        assert now is not None and now.wait() == "later"
+    finally:
+        c.close()
+    assert committed == ["first", "queued", ("inline", "later")]
+
+
+def test_commit_now_that_gives_way_leaves_nothing_behind():
+    recorder = Recorder(inline_answer=False)
+    c = GroupCommitter(recorder.commit, name="test-now-refused", inline=recorder.inline)
+    try:
+        assert c.commit_now("a") is None
+    finally:
+        c.close()  # would commit anything queued
+    assert recorder.commits == []
+    assert c.inline_commits == 0
+
+
+def test_commit_now_that_fails_hands_the_error_back():
+    def inline(batch):
+        raise OSError("disk gone")
+
+    c = GroupCommitter(lambda batch: None, name="test-now-failing", inline=inline)
+    try:
+        pending = c.commit_now("a")
+        assert pending is not None and pending.done
+        with pytest.raises(LogUnavailableError, match="disk gone"):
+            pending.wait()
+    finally:
+        c.close()
+
+
+def test_an_embedded_append_now_is_durable_at_once_and_gives_way_to_another_writer(tmp_path):
+    with EmbeddedLog(tmp_path) as log:
+        log.create_topic("t", 1)
+        writer = log.open_writer("t", 0)
+        assert writer.append_now([b"a", b"b"]) == [0, 1]
+        assert writer.append_now([]) == []
+        other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        assert writer.append_now([b"x"]) is None  # nothing written, nothing queued
+        other.execute("COMMIT")
+        other.close()
+        assert writer.append_now([b"c"]) == [2]
+        writer.close()
+    with EmbeddedLog(tmp_path) as log:
+        assert [r.value for r in log.read("t", 0, 0)] == [b"a", b"b", b"c"]

@@ -144,6 +144,15 @@ def test_submit_seals_too_and_reports_offsets():
     assert all(enc.is_sealed_record(r.value) for r in inner.read("dynamoray.table.t1", 0, 0))
 
 
+def test_append_now_seals_too():
+    inner, log = _log()
+    with log.open_writer("dynamoray.table.t1", 1) as writer:
+        assert writer.append_now([b"the secret value", b"more"]) == [0, 1]
+    stored = inner.read("dynamoray.table.t1", 1, 0)
+    assert all(enc.is_sealed_record(r.value) and b"secret" not in r.value for r in stored)
+    assert [r.value for r in log.read("dynamoray.table.t1", 1, 0)] == [b"the secret value", b"more"]
+
+
 # --- files -------------------------------------------------------------------------------------------
 
 
