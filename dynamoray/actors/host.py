@@ -25,7 +25,8 @@ Retry contract: a host method may run at most once per call (the actor is starte
 durable in the log (and replayed on reopen) or absent, never applied twice.
 
 This is a plain class with no Ray import: ``options.py`` makes it an actor, and unit tests drive it
-directly.  The log comes in as a :class:`TopicLogs`, which says how each partition gets its handle.
+directly.  The log comes in as a :class:`TopicLogs`, which says how each partition gets its handle
+(``host_logs.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import functools
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from .. import logs
 from ..core import errors, indexes, keys
@@ -45,6 +46,7 @@ from ..events.log import EventLog, UnknownTopicError, append_async
 from . import channel, indexing, records
 from .follower import FollowerSet
 from .index_calls import HostIndexes
+from .host_logs import EmbeddedLogAt, LogPerTopic, SharedLog, TopicLogs  # noqa: F401 - re-exported
 from .host_replicas import ReplicaCalls
 from .host_transactions import TransactionCalls
 from .moves import HostMoves
@@ -87,70 +89,6 @@ class TableStats:
     item_count: int
     size_bytes: int
     indexes: tuple = ()  # (index name, item count, size) per index and shard (indexing.index_stats)
-
-
-# --- how a host gets log handles ----------------------------------------------------------------
-
-
-class TopicLogs(Protocol):
-    """Gives each open partition a log to use, and takes it back when the partition closes."""
-
-    def acquire(self, topic: str) -> EventLog: ...
-
-    def release(self, topic: str, log: EventLog) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class SharedLog:
-    """Every partition uses one log (the memory log in tests; a Kafka client, which is shared)."""
-
-    def __init__(self, log: EventLog) -> None:
-        self.log = log
-
-    def acquire(self, topic: str) -> EventLog:
-        return self.log
-
-    def release(self, topic: str, log: EventLog) -> None:
-        pass
-
-    def close(self) -> None:
-        self.log.close()
-
-
-@dataclass(frozen=True)
-class LogPerTopic:
-    """A fresh log handle per open partition, closed when it hibernates.
-
-    The embedded log keeps every topic it touched open (two SQLite connections and a committer
-    thread each) until the log itself is closed; one handle per partition is what lets a
-    hibernated partition hold no file or thread.  Picklable, so it can be sent to an actor.
-    """
-
-    factory: Callable[[], EventLog]
-
-    def acquire(self, topic: str) -> EventLog:
-        return self.factory()
-
-    def release(self, topic: str, log: EventLog) -> None:
-        log.close()
-
-    def close(self) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class EmbeddedLogAt:
-    """A picklable factory of :class:`~dynamoray.events.embedded.EmbeddedLog` on ``directory``:
-    each process (catalog, every host) opens the data directory itself."""
-
-    directory: str
-    synchronous: str = "FULL"
-
-    def __call__(self) -> EventLog:
-        from ..events.embedded import EmbeddedLog
-
-        return EmbeddedLog(self.directory, synchronous=self.synchronous)
 
 
 # --- the host --------------------------------------------------------------------------------------
