@@ -212,21 +212,25 @@ class LocalEngine(LocalTransactions, LocalIndexes):
     async def write(self, table: str, command: Any) -> WriteOutcome:
         group = self._group(table)
         try:
-            if not self._wrote_now:  # one write a loop turn is finished at once (decided, durable, folded)
+            loop = asyncio.get_running_loop()
+            if self._wrote_now is not loop:  # one write a loop turn is finished at once (decided, durable, folded)
                 outcome = group.write_now(command)
                 if outcome is not None:
-                    self._wrote_now = True
-                    asyncio.get_running_loop().call_soon(self._turned)
+                    self._wrote_now = loop
+                    loop.call_soon(self._turned, loop)
                     return outcome
             return await group.write(command)  # the others of the turn: pipelined, committed together
         except BrokenPartition:
             await self._rebuild(table)
             raise errors.internal_server_error("The write could not be made durable; it was not applied")
 
-    _wrote_now = False  # a write finished at once on this loop turn (write)
+    # the loop on whose current turn a write was finished at once (write); a loop closed before its
+    # turn ended leaves it set, which a write on another loop ignores
+    _wrote_now: asyncio.AbstractEventLoop | None = None
 
-    def _turned(self) -> None:
-        self._wrote_now = False
+    def _turned(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._wrote_now is loop:
+            self._wrote_now = None
 
     async def _rebuild(self, table: str) -> None:
         """Fail-stop recovery: replace a broken table (all its shards) by a replay of its log."""

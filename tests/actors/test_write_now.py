@@ -199,3 +199,20 @@ def test_writes_finished_at_once_survive_a_reopen(tmp_path):
     run(first())
     items = run(again())
     assert [item["v"] for item in items] == [{"S": str(i)} for i in range(10)]
+
+
+def test_a_mark_left_by_another_loop_does_not_hold_back_writes(tmp_path):
+    async def scenario():
+        engine = await local_engine(tmp_path)
+        gone = asyncio.new_event_loop()
+        gone.close()
+        engine._wrote_now = gone  # as a loop closed before its turn ended would leave it
+        topic = table_topic(engine._groups["t"].table_id)
+        committer = engine._log._topic(topic).committer
+        before = committer.inline_commits
+        await asyncio.gather(*(engine.write("t", put(f"k{i}")) for i in range(3)))
+        commits = committer.inline_commits - before
+        await engine.close()
+        return commits
+
+    assert run(scenario()) == 2  # the first write of this turn at once, the other two together
