@@ -11,7 +11,7 @@ credentials only, like the admin API) is what other regions call:
   replicating to it, or, if it is this region, deletes its table.
 - ``ApplyChanges {TableName, SourceRegion, Changes}``: apply another region's changes, each as a
   last-writer-wins replicated write (``core/replication.py``): different items concurrently,
-  one item's changes in order.
+  one item's changes in order (``replication_apply.py``).
 
 **UpdateTable ReplicaUpdates** (:func:`update_replicas`): a Create lists the new region as
 CREATING and a Delete as DELETING; :class:`ReplicationService` then drives the change in the
@@ -29,21 +29,18 @@ import asyncio
 import time
 from typing import Any
 
-import orjson
-
 from .. import logs
 from ..actors.replicator import Checkpoints, Replicator
 from ..core import errors, global_tables, tables
-from ..core.commands import ReplicatedWriteCommand
 from . import replica_settings, streams
 from .admin import is_root
 from .operations import operation
 from .regions import REPLICATION_SERVICE, Outbound, OutboundSpec, RegionClient, RegionMap, mirrored
+from .replication_apply import CONFLICT_RETRIES, apply_batch, write_units  # noqa: F401 - re-exported
 
 log = logs.get("replication")
 
 RETRY = 0.5  # seconds before a CREATING or DELETING replica's change is tried again (doubling to 10 s)
-CONFLICT_RETRIES = 50
 
 
 class ReplicationService:
@@ -368,43 +365,3 @@ def default_kafka_log(bootstrap: str) -> Any:
 async def apply_changes(ctx: Any, body: dict) -> dict:
     service = _check_caller(ctx)
     return await apply_batch(ctx.engine, ctx.region, body, service.usage)
-
-
-def write_units(outcome: Any) -> int:
-    """Replicated write units of an applied change: 1 per KB of the larger image, at least 1."""
-    return max(1, -(-max(outcome.old_size, outcome.new_size) // 1024))
-
-
-async def apply_batch(engine: Any, region: str, body: dict, usage: Any = None) -> dict:
-    """Apply another region's batch of changes here (from the endpoint or a Kafka mirror); the
-    changes that win count as replicated write units in the usage report."""
-    name = body["TableName"]
-    by_item: dict[bytes, list[ReplicatedWriteCommand]] = {}
-    for change in body.get("Changes") or ():
-        command = ReplicatedWriteCommand(change["Keys"], change.get("Item"), tuple(change["Version"]), region)
-        by_item.setdefault(orjson.dumps(change["Keys"], option=orjson.OPT_SORT_KEYS), []).append(command)
-
-    units = [0]
-
-    async def apply(commands: list[ReplicatedWriteCommand]) -> int:
-        applied = 0
-        for command in commands:
-            for attempt in range(CONFLICT_RETRIES):
-                try:
-                    outcome = await engine.write(name, command)
-                    break
-                except errors.DynamoError as error:  # a transaction holds the item: wait for it
-                    if error.error_type != "TransactionConflictException" or attempt == CONFLICT_RETRIES - 1:
-                        raise
-                    await asyncio.sleep(0.01 * (attempt + 1))
-            if outcome.change is not None:
-                applied += 1
-                units[0] += write_units(outcome)
-        return applied
-
-    counts = await asyncio.gather(*(apply(commands) for commands in by_item.values()))
-    if usage is not None and units[0]:
-        from ..core import throttle
-
-        usage.add_replicated(name, throttle.billing_mode(await engine.describe_table(name)), units[0])
-    return {"Applied": sum(counts), "Received": sum(len(c) for c in by_item.values())}

@@ -12,6 +12,8 @@ the id is written in front of every stored event.
 
 The log position (offset) and the commit timestamp of an event are not in the event: the log
 stamps them and hands them back with it (``dynamoray.events.codec.LoggedEvent``).
+
+The IAM store's events live in ``iam_events.py``; every name there is re-exported here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,18 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from .iam_events import (  # noqa: F401 - re-exported: callers import every event from here
+    IAM_EVENTS,
+    AccessKeyCreated,
+    AccessKeyDeleted,
+    InlinePolicyChanged,
+    ManagedPolicyChanged,
+    PolicyAttachmentChanged,
+    PrincipalCreated,
+    PrincipalDeleted,
+    ResourcePolicyChanged,
+)
 
 Item = dict[str, dict[str, Any]]
 
@@ -181,75 +195,7 @@ class TimeToLiveChanged:
 Event = ItemChanged | TableCreated | TableUpdated | TableDeleted | SnapshotTaken | TransactionDecided | LeaderEpochStarted | TagsChanged | TimeToLiveChanged
 Event = Event | TransactionPrepared | TransactionReleased | TransactionCompleted
 
-# --- the IAM store (topic dynamoray.iam; folded by dynamoray.core.principals) -------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PrincipalCreated:
-    kind: str  # user | role
-    name: str
-    principal_id: str
-    arn: str
-    created_at: int
-    tags: dict[str, str]
-    session_context: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class PrincipalDeleted:
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class AccessKeyCreated:
-    access_key_id: str
-    secret_access_key: str
-    kind: str
-    name: str
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class AccessKeyDeleted:
-    access_key_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class InlinePolicyChanged:
-    kind: str
-    name: str
-    policy_name: str
-    document: str | None = None  # None: deleted
-
-
-@dataclass(frozen=True, slots=True)
-class ManagedPolicyChanged:
-    policy_arn: str
-    policy_name: str
-    created_at: int
-    document: str | None = None  # None: deleted
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyAttachmentChanged:
-    kind: str
-    name: str
-    policy_arn: str
-    attached: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ResourcePolicyChanged:
-    resource_arn: str
-    revision_id: str
-    document: str | None = None  # None: deleted
-
-
-IAM_EVENTS = (
-    PrincipalCreated, PrincipalDeleted, AccessKeyCreated, AccessKeyDeleted, InlinePolicyChanged,
-    ManagedPolicyChanged, PolicyAttachmentChanged, ResourcePolicyChanged,
-)
+# --- the IAM store (topic dynamoray.iam; folded by dynamoray.core.principals): iam_events.py ----
 
 
 EVENT_TYPES: dict[str, type] = {
