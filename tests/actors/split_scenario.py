@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # every node on 127.0.0.1
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -41,6 +40,7 @@ from dynamoray.core.commands import ScanSpec
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.actors.helpers import description as description_of, increment, put
+from tests.actors.scenario_load import LoadWriter, actor_nodes, start_load, stop_load, took_more
 
 ZONES = ("zone-a", "zone-b", "zone-c")
 WRITERS = 4
@@ -49,50 +49,27 @@ STEP_TIMEOUT = 90.0
 TABLE = "spread"
 
 
-class Writer:
+class Writer(LoadWriter):
     """Puts w<i>-0, w<i>-1, ... and adds 1 to counter c<i> after each acknowledged put.  A call
     that failed has an unknown outcome: counted in ``failures`` (its put is tried again under a
     new key; a failed addition may still have landed)."""
 
     def __init__(self, engine, index: int) -> None:
-        self.engine, self.index = engine, index
-        self.acked: list[str] = []
+        super().__init__(engine, TABLE)
+        self.index = index
         self.added = 0
-        self.failures = 0
-        self.stop = False
 
-    async def run(self) -> None:
-        n = 0
-        while not self.stop:
-            name = f"w{self.index}-{n}"
-            n += 1
-            try:
-                await asyncio.wait_for(self.engine.write(TABLE, put(name, v=str(n))), 30)
-                self.acked.append(name)
-                await asyncio.wait_for(self.engine.write(TABLE, increment(f"c{self.index}")), 30)
-                self.added += 1
-            except Exception:  # noqa: BLE001 - an unknown outcome
-                self.failures += 1
-                await asyncio.sleep(0.1)
-
-
-def actor_nodes() -> dict[str, str]:
-    out = {}
-    for info in ray._private.state.actors().values():
-        if info.get("State") == "ALIVE" and info.get("Name"):
-            out[info["Name"]] = info["Address"]["NodeID"]
-    return out
+    async def step(self, n: int) -> None:
+        name = f"w{self.index}-{n}"
+        await self.write(put(name, v=str(n + 1)))
+        self.acked.append(name)
+        await self.write(increment(f"c{self.index}"))
+        self.added += 1
 
 
 async def progressed(writers: list[Writer]) -> bool:
     """Wait until every writer took ``RESUMED`` more writes (False at the timeout)."""
-    at = [len(w.acked) for w in writers]
-    deadline = time.monotonic() + STEP_TIMEOUT
-    while time.monotonic() < deadline:
-        if all(len(w.acked) >= n + RESUMED for w, n in zip(writers, at)):
-            return True
-        await asyncio.sleep(0.05)
-    return False
+    return await took_more(writers, [len(w.acked) for w in writers], RESUMED, STEP_TIMEOUT, interval=0.05)
 
 
 async def spread(engine, writers: list[Writer]) -> list[dict]:
@@ -138,13 +115,9 @@ async def scenario(engine, config: ClusterConfig, zone_nodes: dict) -> dict:
     await engine.open()
     await engine.create_table(description_of(TABLE))
     writers = [Writer(engine, i) for i in range(WRITERS)]
-    tasks = [asyncio.get_running_loop().create_task(w.run()) for w in writers]
-    while min(len(w.acked) for w in writers) < 20:
-        await asyncio.sleep(0.05)
+    tasks = await start_load(writers, warm=20)
     steps = await spread(engine, writers)
-    for writer in writers:
-        writer.stop = True
-    await asyncio.gather(*tasks)
+    await stop_load(writers, tasks)
     final = await engine.partitions(TABLE)
     placed = actor_nodes()
     node_zone = {node.node_id: zone for zone, nodes in zone_nodes.items() for node in nodes}

@@ -23,7 +23,6 @@ import json
 import os
 import signal
 import sys
-import time
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # every node on 127.0.0.1
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -39,6 +38,7 @@ from dynamoray.core.commands import PutCommand, ScanSpec
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from tests.actors.helpers import description as description_of
+from tests.actors.scenario_load import LoadWriter, actor_nodes, start_load, stop_load, took_more
 
 ZONES = ("zone-a", "zone-b", "zone-c")
 HEALTH = {"health_check_period_ms": 500, "health_check_failure_threshold": 4, "health_check_timeout_ms": 500}
@@ -46,38 +46,17 @@ RESUMED = 40  # acknowledged puts per table after a removal that show the table 
 RESUME_TIMEOUT = 120.0
 
 
-def actor_nodes() -> dict[str, str]:
-    """Each live named actor of the namespace: the id of the node it runs on."""
-    out = {}
-    for info in ray._private.state.actors().values():
-        if info.get("State") == "ALIVE" and info.get("Name"):
-            out[info["Name"]] = info["Address"]["NodeID"]
-    return out
-
-
-class Writer:
+class Writer(LoadWriter):
     """Puts k0, k1, ... into one table, one after another; a put is *acknowledged* when it returned.
     A put that failed (its host's node gone, the host restarting) is tried again under a new key;
     whether the failed one landed is unknown, so it is not counted."""
 
-    def __init__(self, engine, table: str) -> None:
-        self.engine, self.table = engine, table
-        self.acked: list[str] = []
-        self.failures = 0
-        self.stop = False
+    backoff = 0.2
 
-    async def run(self) -> None:
-        n = 0
-        while not self.stop:
-            key = f"k{n}"
-            n += 1
-            try:
-                await asyncio.wait_for(self.engine.write(self.table, PutCommand({"p": {"S": key}, "v": {"N": str(n)}})), 30)
-            except Exception:  # noqa: BLE001 - an unknown outcome
-                self.failures += 1
-                await asyncio.sleep(0.2)
-                continue
-            self.acked.append(key)
+    async def step(self, n: int) -> None:
+        key = f"k{n}"
+        await self.write(PutCommand({"p": {"S": key}, "v": {"N": str(n + 1)}}))
+        self.acked.append(key)
 
 
 async def create_tables(engine, hosts: int) -> list[str]:
@@ -107,11 +86,7 @@ async def lose(ray_cluster, engine_cluster: Cluster, node, writers: list[Writer]
         except ProcessLookupError:
             pass
     at_removal = [len(writer.acked) for writer in writers]
-    deadline = time.monotonic() + RESUME_TIMEOUT
-    while time.monotonic() < deadline:
-        if all(len(w.acked) >= n + RESUMED for w, n in zip(writers, at_removal)):
-            break
-        await asyncio.sleep(0.1)
+    await took_more(writers, at_removal, RESUMED, RESUME_TIMEOUT, interval=0.1)
     return {"killed": len(doomed), "acked_at_removal": at_removal, "acked_after": [len(w.acked) for w in writers]}
 
 
@@ -142,9 +117,7 @@ async def scenario(engine, engine_cluster: Cluster, ray_cluster, zone_nodes: dic
     replica_zones = [host_zones[h] for h in replica_hosts(0, config.hosts, config.replicas - 1)]
 
     writers = [Writer(engine, name) for name in names]
-    tasks = [asyncio.get_running_loop().create_task(writer.run()) for writer in writers]
-    while min(len(writer.acked) for writer in writers) < 30:
-        await asyncio.sleep(0.05)
+    tasks = await start_load(writers, warm=30)
     first = next(node for node in zone_nodes["zone-a"] if node.node_id == placed[host_names[0]])
     last = next(node for node in zone_nodes["zone-a"] if node is not first)
     removed = {first.node_id}
@@ -154,9 +127,7 @@ async def scenario(engine, engine_cluster: Cluster, ray_cluster, zone_nodes: dic
     step2 = await lose(ray_cluster, engine_cluster, last, writers)
     now = actor_nodes()
     step2["hosts_now_in"] = [zone_of_node(zone_nodes, now.get(name), removed) for name in host_names]
-    for writer in writers:
-        writer.stop = True
-    await asyncio.gather(*tasks)
+    await stop_load(writers, tasks)
     tables = [await verify(engine, writer) for writer in writers]
     return {"host_zones": host_zones, "replica_zones": replica_zones, "step1": step1, "step2": step2,
             "tables": tables, "resumed": RESUMED}

@@ -11,21 +11,16 @@ import threading
 
 import pytest
 
-from .global_regions import Region, items, regions_map, replica_active, wait_for
+from .global_regions import items, replica_active, wait_for
+from .ray_regions import EAST, WEST, ray_and_local_regions
 
-EAST, WEST = "us-east-1", "eu-west-1"
 TOTAL = 240
 
 
 @pytest.fixture(scope="module")
 def regions(ray_session, tmp_path_factory):
-    root = tmp_path_factory.mktemp("ray-workers")
-    mapping = regions_map([EAST, WEST])
-    found = {EAST: Region(EAST, root / EAST, mapping, engine="ray").start(),
-             WEST: Region(WEST, root / WEST, mapping).start()}
-    yield found
-    for region in found.values():
-        region.stop()
+    with ray_and_local_regions(tmp_path_factory.mktemp("ray-workers")) as found:
+        yield found
 
 
 def worker_pid(ray, name: str) -> int:
