@@ -1,22 +1,27 @@
-"""A backup's rebuild, in a process of its own (``BackupService.create_backup``).
+"""A table's rebuild as of a cut, in a process of its own: backups, PITR restores and forks.
 
-Rebuilding a table as of a cut (``cuts.tables_at``) and writing its backup file is CPU-bound Python:
-on a worker thread it holds the GIL the engine's event loop needs, and on the in-process engine the
-writes slowed ~5x while a backup ran.  So the rebuild runs in a **spawned process**: the parent
-sends a picklable :class:`RebuildSource` (how to open the log, the snapshot store, the backup-file
-store: factories and paths, never open handles) and a :class:`BackupJob` (table, key schema, cut),
-and only waits.  The child opens the log itself (another reader of the embedded log's SQLite files,
-or another Kafka client), rebuilds each shard from its newest snapshot plus the log up to the cut,
-writes the backup file (sealed under the table's key when encryption is on: the child gets the
-same keys, :func:`portable_source`), closes the log and answers (items, bytes).
+Rebuilding a table as of a cut (``cuts.tables_at``) is CPU-bound Python: on a worker thread it
+holds the GIL the engine's event loop needs, and on the in-process engine the writes slowed ~5x
+while a backup ran.  So the rebuild runs in a **spawned process**: the parent sends a picklable
+:class:`RebuildSource` (how to open the log, the snapshot store, the backup-file store: factories
+and paths, never open handles) and a job (table, key schema, cut), and only waits.  The child opens
+the log itself (another reader of the embedded log's SQLite files, or another Kafka client) and
+rebuilds each shard from its newest snapshot plus the log up to the cut.  A :class:`BackupJob`
+(``BackupService.create_backup``) then writes the backup file (sealed under the table's key when
+encryption is on: the child gets the same keys, :func:`portable_source`) and answers (items,
+bytes); an :class:`ItemsJob` (``restore_to_point_in_time``, ``forks.fork_table``: no file) answers
+the items themselves, which the parent then writes into the new table as every restore does.
 
-The child only reads the log: the cut's offsets are applied, hence durable, before it starts.  A
-log that cannot travel (the in-memory log, a key provider given as an object, e.g. a test double)
-or backup files in this process's memory (an engine without a snapshot store) rebuild on a worker
-thread as before, and so does a job whose process failed to start or died (the file is written
-whole or not at all, so a retry is safe).  One worker process is kept for the whole server and
-reused by every backup (:func:`shutdown` stops it); it runs at a lower priority (``nice``
-:data:`NICENESS`), so when the cores are busy the server's requests come first.
+The child only reads the log: the cut's offsets are durable before it starts (a backup's are
+applied; a restore's were read from the log by this process, ``cuts.offsets_at``, or checked
+against its end, ``core.forks.check_offsets``).  A log that cannot travel (the in-memory log, a key
+provider given as an object, e.g. a test double) or backup files in this process's memory (an
+engine without a snapshot store) rebuild on a worker thread as before, and so does a job whose
+process failed to start or died (a job only reads the log and a file is written whole or not at
+all, so a retry is safe; an error of the rebuild itself comes again from the thread, as it did
+before the worker).  One worker process is kept for the whole server and reused by every job
+(:func:`shutdown` stops it); it runs at a lower priority (``nice`` :data:`NICENESS`), so when the
+cores are busy the server's requests come first.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any, Callable
 from .. import logs
 from ..core import snapshot
 from ..events.log import EventLog
-from .cuts import tables_at
+from .cuts import items_of, tables_at
 from .snapshots import gc_paused
 
 log = logs.get("backups")
@@ -56,6 +61,21 @@ class BackupJob:
     cut: tuple[int, ...]
     created: int  # ms
     location: str
+
+    def here(self, log_: EventLog, snapshots: Any, files: Any) -> tuple[int, int]:
+        return write_backup(log_, snapshots, files, self)
+
+
+@dataclass(frozen=True)
+class ItemsJob:
+    """What to read: the table's items as of ``cut`` (a PITR restore's or a fork's; no file)."""
+
+    table_id: str
+    schema: Any  # core.keys.KeySchema
+    cut: tuple[int, ...]
+
+    def here(self, log_: EventLog, snapshots: Any, _files: Any) -> list[dict]:
+        return read_items(log_, snapshots, self)
 
 
 @dataclass(frozen=True)
@@ -87,11 +107,16 @@ def write_backup(log_: EventLog, snapshots: Any, files: Any, job: BackupJob) -> 
     return count, size
 
 
-def _in_child(source: RebuildSource, job: BackupJob) -> tuple[int, int]:
-    """The child's side: open the log, write the backup, close the log."""
+def read_items(log_: EventLog, snapshots: Any, job: ItemsJob) -> list[dict]:
+    """The table's items as of the job's cut (what a restore writes into the new table)."""
+    return items_of(*tables_at(log_, job.table_id, job.schema, list(job.cut), snapshots))
+
+
+def _in_child(source: RebuildSource, job: BackupJob | ItemsJob) -> Any:
+    """The child's side: open the log, run the job, close the log."""
     log_ = source.log_factory()
     try:
-        return write_backup(log_, source.snapshots, source.backup_files(), job)
+        return job.here(log_, source.snapshots, source.backup_files())
     finally:
         log_.close()
 
@@ -141,11 +166,12 @@ def _provider_portable(keys: Any) -> bool:
 
 
 def portable_source(log_: EventLog, snapshots: Any, files: Any) -> RebuildSource | None:
-    """The source a child process rebuilds from, or None when the rebuild must stay here."""
+    """The source a child process rebuilds from, or None when the rebuild must stay here (``files``
+    None: a job that writes no file)."""
     from ..events.encryption import EncryptedFiles
 
     inner = files.inner if isinstance(files, EncryptedFiles) else files
-    if type(inner).__name__ not in SHARED_FILES:  # e.g. files in this process's memory
+    if files is not None and type(inner).__name__ not in SHARED_FILES:  # e.g. files in this process's memory
         return None
     factory = portable_log(log_)
     if factory is None:
@@ -208,16 +234,35 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def run(log_: EventLog, snapshots: Any, files: Any, job: BackupJob) -> tuple[int, int]:
-    """Write the job's backup file, in the worker process when the log can travel there (see the
-    module docstring), else on a worker thread; (items, bytes)."""
+async def run(log_: EventLog, snapshots: Any, files: Any, job: BackupJob | ItemsJob) -> Any:
+    """The job's answer, computed in the worker process when the log can travel there (see the
+    module docstring), else on a worker thread."""
     source = portable_source(log_, snapshots, files)
     if source is not None:
         pool = _pool()
         try:
             return await asyncio.wrap_future(pool.submit(_in_child, source, job))
         except Exception as error:  # noqa: BLE001 - the process failed: the thread still can
-            if type(error).__name__ == "BrokenProcessPool":
-                _discard(pool)
-            log.warning("backup_rebuild_process_failed", table_id=job.table_id, error=repr(error))
-    return await asyncio.to_thread(write_backup, log_, snapshots, files, job)
+            _failed(pool, job, error)
+    return await asyncio.to_thread(job.here, log_, snapshots, files)
+
+
+def run_blocking(log_: EventLog, snapshots: Any, files: Any, job: BackupJob | ItemsJob) -> Any:
+    """:func:`run` for a caller already on a worker thread (a restore's ``load``): it waits for the
+    worker process there, or rebuilds there."""
+    source = portable_source(log_, snapshots, files)
+    if source is not None:
+        pool = _pool()
+        try:
+            return pool.submit(_in_child, source, job).result()
+        except Exception as error:  # noqa: BLE001 - the process failed: this thread still can
+            _failed(pool, job, error)
+    return job.here(log_, snapshots, files)
+
+
+def _failed(pool: ProcessPoolExecutor, job: BackupJob | ItemsJob, error: BaseException) -> None:
+    """A job whose process failed is done again here (a job only reads the log, and a backup file
+    is written whole or not at all); a dead worker is replaced with the next job."""
+    if type(error).__name__ == "BrokenProcessPool":
+        _discard(pool)
+    log.warning("backup_rebuild_process_failed", table_id=job.table_id, job=type(job).__name__, error=repr(error))

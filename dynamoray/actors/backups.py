@@ -12,7 +12,7 @@ Both fall out of event sourcing (issue 7):
   its log and its snapshots.
 - **PITR is a replay up to an instant.**  RestoreTableToPointInTime maps the instant to an offset
   of each shard with the records' own commit timestamps (``EventLog.offset_for_time``) and rebuilds
-  each shard up to it.
+  each shard up to it, in the same worker process as a backup (``backup_rebuild.ItemsJob``).
 - **Transactions are all or nothing.**  A cut may fall between the changes a committed transaction
   makes, in one shard or across the shards of the table: the table as of a cut holds all of it or
   none (``cuts.py``).
@@ -45,7 +45,7 @@ from ..core.commands import PutCommand
 from ..events.log import EventLog, FencedError, TopicExistsError
 from ..schemas.events import BackupCreated, BackupDeleted, ContinuousBackupsChanged
 from . import backup_rebuild, records
-from .cuts import items_of, offsets_at, tables_at
+from .cuts import items_of, offsets_at
 from .records import table_topic
 from .restores import RestoreBoard
 from .snapshots import SnapshotStore, _fsync_dir, gc_paused
@@ -249,11 +249,10 @@ class BackupService:
         table_id, schema = source["TableId"], tables.key_schema_of(source)
         summary = core.restore_summary(restore_time=when, in_progress=True, table_arn=source["TableArn"])
 
-        def load() -> list[dict]:
-            cuts = offsets_at(self._log, table_id, when)
-            return items_of(*tables_at(self._log, table_id, schema, cuts, self._snapshots))
-
-        items = await asyncio.to_thread(load)  # read now: the source may change or go meanwhile
+        # read now (the source may change or go meanwhile), rebuilt by the worker process (backup_rebuild.py)
+        cut = await asyncio.to_thread(offsets_at, self._log, table_id, when)
+        job = backup_rebuild.ItemsJob(table_id, schema, tuple(cut))
+        items = await backup_rebuild.run(self._log, self._snapshots, None, job)
         kept = {**tables.public_description(source), tables.SHARDS: tables.shard_count(source)}
         return await self._restore(kept, request, target_arn, summary, lambda: items)
 

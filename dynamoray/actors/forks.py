@@ -6,10 +6,11 @@ A fork reuses what point-in-time recovery does (``backups.py``, ``cuts.py``):
    the instant (``cuts.offsets_at``); ``AtOffsets`` is the cut itself, checked against each
    shard's log (``core/forks.py``).  The fork's ``RestoreSummary.RestoreDateTime`` is the instant,
    or for offsets the commit time of the newest record of the cut.
-2. **The source is rebuilt as of the cut** on a worker thread: each shard from its newest snapshot
-   at or before its offset plus the log up to it, transactions all or nothing
-   (``cuts.tables_at``).  Nothing is copied but the items the fork holds: no backup file, and the
-   live partitions are not touched, so the source's writes go on.
+2. **The source is rebuilt as of the cut** in the worker process backups use (``backup_rebuild.py``;
+   a worker thread when the log cannot travel there): each shard from its newest snapshot at or
+   before its offset plus the log up to it, transactions all or nothing (``cuts.tables_at``).
+   Nothing is copied but the items the fork holds: no backup file, and the live partitions are
+   not touched, so the source's writes go on.
 3. **The items are loaded** through the restore machinery (``BackupService.restore_into``): the
    fork is CREATING at once, its items go through the ordinary write path (so they are in the
    fork's own log), its progress is on the restore board (``DescribeRestore``), then it is ACTIVE.
@@ -29,8 +30,9 @@ from typing import Any
 
 from .. import logs
 from ..core import forks as core, tables
+from . import backup_rebuild
 from .backups import BackupService
-from .cuts import items_of, offsets_at, tables_at
+from .cuts import offsets_at
 from .records import table_topic
 
 log = logs.get("forks")
@@ -67,8 +69,9 @@ async def fork_table(service: BackupService, request: core.ForkRequest, target_a
         when = source.get("CreationDateTime", service.now())
     kept = {**tables.public_description(source), tables.SHARDS: tables.shard_count(source)}
 
-    def load() -> list[dict]:
-        return items_of(*tables_at(service.log, table_id, schema, cut, service.snapshots))
+    def load() -> list[dict]:  # on the restore's worker thread, which waits for the worker process
+        job = backup_rebuild.ItemsJob(table_id, schema, tuple(cut))
+        return backup_rebuild.run_blocking(service.log, service.snapshots, None, job)
 
     created = await service.restore_into(kept, {"TargetTableName": request.target}, target_arn,
                                          core.summary(source["TableArn"], math.floor(when * 1000) / 1000), load)

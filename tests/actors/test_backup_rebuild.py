@@ -69,6 +69,8 @@ def test_which_logs_travel_to_a_child(tmp_path):
         assert backup_rebuild.portable_source(MemoryLog(), None, DirectoryBackupFiles(tmp_path)) is None
         assert backup_rebuild.portable_source(embedded, None, MemoryBackupFiles()) is None  # the child's copy
         assert backup_rebuild.portable_source(embedded, None, DirectoryBackupFiles(tmp_path)) is not None
+        assert backup_rebuild.portable_source(embedded, None, None) is not None  # a restore's job: no file
+        assert backup_rebuild.portable_source(MemoryLog(), None, None) is None
     finally:
         embedded.close()
 
