@@ -24,13 +24,9 @@ factories and snapshot stores that carry one to a Ray actor carry no key materia
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -39,9 +35,11 @@ from .. import logs
 from ..core import encryption as sealed
 from ..events.codec import CodecError, EventCodec
 from ..events.encryption import KEYS_TOPIC, DecryptionError, EncryptedLog, FileCipher, KeyInaccessible, Sealer
-from ..events.keyring import KeyProvider, KeyUnavailable, LocalKeyring
+from ..events.keyring import KeyProvider, KeyUnavailable
 from ..events.log import EventLog, FencedError, TopicExistsError, UnknownTopicError
 from ..schemas.events import DataKeyCreated, TableCreated, TableDeleted, TableUpdated
+from .key_config import EncryptionConfig  # also re-exported: callers import it from here
+from .key_files import reencrypt_files  # noqa: F401 - re-exported (admin_keys)
 
 log = logs.get("keys")
 
@@ -50,34 +48,6 @@ TABLE_PREFIX = "dynamoray.table."
 REFRESH_EVERY = 1.0  # seconds between refreshes on the write path
 _READ = 1000
 _PLAIN = EventCodec()
-
-
-@dataclass(frozen=True)
-class EncryptionConfig:
-    """How a server's data is encrypted; picklable (it travels to every actor)."""
-
-    keyring: str = ""  # the local keyring file (the default provider)
-    kms_key_id: str = ""  # AWS KMS instead: the server's own key (id, ARN or alias)
-    kms_region: str = ""
-    kms_endpoint: str = ""
-    region: str = "us-east-1"  # for key ARNs
-    account: str = "000000000000"
-    log_factory: Any = None  # the plain log of the keys and catalog topics (see ``bound``)
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # names the KeyManager of each process
-
-    def provider(self) -> KeyProvider:
-        if self.kms_key_id:
-            from ..events.kms import KmsKeys
-
-            return KmsKeys(self.kms_key_id, self.kms_region or self.region, self.kms_endpoint or None)
-        return LocalKeyring(self.keyring, self.region, self.account)
-
-    def bound(self, log_factory: Callable[[], EventLog]) -> EncryptionConfig:
-        """This configuration with the (picklable) factory of the plain log."""
-        return dataclasses.replace(self, log_factory=log_factory)
-
-    def describe(self) -> str:
-        return f"kms:{self.kms_key_id}" if self.kms_key_id else f"keyring:{self.keyring}"
 
 
 _MANAGERS: dict[str, KeyManager] = {}
@@ -397,29 +367,7 @@ class KeyManager:
             self._log.close()
 
 
-# --- files sealed on disk ------------------------------------------------------------------------
-
-
-def reencrypt_files(roots: list[Path], cipher: FileCipher) -> int:
-    """Re-wrap the data key of every sealed snapshot and backup file under ``roots`` by its master
-    key's newest version (the frames are untouched); returns how many files changed."""
-    changed = 0
-    for root in roots:
-        for path in sorted(Path(root).rglob("*.snap")) if Path(root).is_dir() else ():
-            try:
-                new = cipher.rewrap(path.read_bytes())
-            except FileNotFoundError:  # pruned meanwhile
-                continue
-            if new is None:
-                continue
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.rewrap.tmp")
-            with open(tmp, "wb") as out:
-                out.write(new)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-            changed += 1
-    return changed
+# --- the encrypted log, as a picklable factory ---------------------------------------------------
 
 
 class EncryptedLogAt:
