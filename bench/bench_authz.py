@@ -53,7 +53,7 @@ POLICIES = {
                                                      "dynamodb:Attributes": ["user", "total", "status"]},
                       "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}}}},
     "20 statements + deny": {"Version": V, "Statement": [
-        *({"Effect": "Allow", "Action": f"dynamodb:Get*", "Resource": f"arn:aws:dynamodb:*:*:table/T{i}"}
+        *({"Effect": "Allow", "Action": "dynamodb:Get*", "Resource": f"arn:aws:dynamodb:*:*:table/T{i}"}
           for i in range(18)),
         {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": "*",
          "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "127.0.0.0/8"]}}},
@@ -90,7 +90,7 @@ async def _time_in_process(runs: int) -> list[tuple[str, float]]:
     for label, principal, document in rows:
         if document is not None:  # this policy alone is in force for this row
             text = json.dumps(document)
-            await authorizer.store.execute(lambda s: principals.put_inline_policy(s, "user", "alice", "p", text))
+            await authorizer.store.execute(lambda s: principals.put_inline_policy(s, "user", "alice", "p", text))  # noqa: B023  (called before the loop moves on)
         ctx = RequestContext(engine, principal, REGION, ACCOUNT, "r")
         await authorizer(ctx, "dynamodb", "GetItem", GET_BODY, "127.0.0.1")  # allowed, and warm
         best = float("inf")

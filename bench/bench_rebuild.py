@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from dynamoray.actors import records, snapshots
-from dynamoray.core import keys, partition, snapshot
+from dynamoray.core import keys, partition
 from dynamoray.core.commands import INSERT, MODIFY, ItemChange
 from dynamoray.events.embedded import EmbeddedLog
 

@@ -34,7 +34,8 @@ def test_root_credentials_from_the_environment_or_the_data_directory(tmp_path, m
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     monkeypatch.delenv("DYNAMORAY_ROOT_CREDENTIALS", raising=False)
-    with pytest.raises(SystemExit, match="dynamoray iam: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY .or DYNAMORAY_ROOT_CREDENTIALS"):
+    with pytest.raises(SystemExit,
+                       match="dynamoray iam: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY .or DYNAMORAY_ROOT_CREDENTIALS"):
         root_credentials(parse("list-users"), "iam")
     with pytest.raises(SystemExit, match="root-credentials.json does not exist"):  # a server run on the env var
         root_credentials(parse("--data-dir", str(tmp_path), "list-users"), "iam")

@@ -47,8 +47,9 @@ def ray_address() -> str:
 
 def wait_for_zones(count: int, timeout: float = 600.0, poll: float = 1.0) -> list[str]:
     """Wait until the Ray cluster's live nodes carry ``count`` zones (node label
-    ``options.ZONE_LABEL``), then the zones: hosts are placed by zone once, when the cluster starts, so a gateway started with the head
-    node (``ray up``, docker compose) waits for the workers of every zone to join first."""
+    ``options.ZONE_LABEL``), then the zones: hosts are placed by zone once, when the cluster
+    starts, so a gateway started with the head node (``ray up``, docker compose) waits for the
+    workers of every zone to join first."""
     deadline = time.monotonic() + timeout
     while True:
         zones = options.cluster_zones()

@@ -4,8 +4,9 @@ For each transaction (pure steps in ``core/saga.py``):
 
 1. **Prepare.**  One call per node (a partition host; the whole engine in-process) carries that
    node's partitions and commands.  A participant is one shard of a table (``saga.Participant``
-   carries it), so a transaction over two shards of one table has two participants.  Each partition decides its commands against its state, its
-   in-flight writes and the locks it holds; if all pass it locks the items and makes a
+   carries it), so a transaction over two shards of one table has two participants.  Each
+   partition decides its commands against its state, its in-flight writes and the locks it
+   holds; if all pass it locks the items and makes a
    TransactionPrepared durable in its own log.  Every action gets a result (a cancellation reason
    when it failed).
 2. **Decide.**  All passed: the coordinator appends TransactionDecided(COMMIT) to its own topic

@@ -220,9 +220,9 @@ class LocalEngine(LocalTransactions, LocalIndexes):
                     loop.call_soon(self._turned, loop)
                     return outcome
             return await group.write(command)  # the others of the turn: pipelined, committed together
-        except BrokenPartition:
+        except BrokenPartition as error:
             await self._rebuild(table)
-            raise errors.internal_server_error("The write could not be made durable; it was not applied")
+            raise errors.internal_server_error("The write could not be made durable; it was not applied") from error
 
     # the loop on whose current turn a write was finished at once (write); a loop closed before its
     # turn ended leaves it set, which a write on another loop ignores

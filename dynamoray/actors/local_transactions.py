@@ -55,7 +55,7 @@ class LocalTransactions:
         """After a replay: finish every transaction a partition still holds locks for (the
         coordinator knows the commits; the rest are presumed aborted)."""
         coordinator = self._make_coordinator()
-        for name, group in list(self._groups.items()):
+        for _name, group in list(self._groups.items()):
             for shard in group.shards:
                 for txn in list(shard.pipeline.state.prepared):
                     decision = await coordinator.resolve(txn)

@@ -137,7 +137,7 @@ class GroupStore(ABC):
                now: int) -> bool:
         """Store the offset if ``generation`` is current and ``member`` live; else False."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional: a no-op unless the store holds resources)
         pass
 
 

@@ -294,7 +294,8 @@ class KafkaLog(EventLog):
         self._bounds_check(topic, partition, offset)
         return self._with_cursor(topic, partition, lambda c: self._records(c, offset, max_records, None), offset)
 
-    def tail(self, topic: str, partition: int, offset: int, timeout: float, max_records: int = DEFAULT_MAX_RECORDS) -> list[Record]:
+    def tail(self, topic: str, partition: int, offset: int, timeout: float,
+             max_records: int = DEFAULT_MAX_RECORDS) -> list[Record]:
         self._bounds_check(topic, partition, offset)
         return self._with_cursor(topic, partition, lambda c: self._records(c, offset, max_records, timeout), offset)
 

@@ -256,7 +256,7 @@ class EventLog(ABC):
     def truncate_before(self, topic: str, partition: int, offset: int) -> None:
         """Drop the records before ``offset`` (retention); ``offset`` may be at most the end."""
 
-    def release_topic(self, topic: str) -> None:
+    def release_topic(self, topic: str) -> None:  # noqa: B027  (optional: a no-op by default)
         """The caller is done with ``topic`` for now: the backend may free what it keeps open for
         it (files and a committer thread on the embedded log, idle consumers on Kafka).  The next
         call on the topic opens it again.  Calls in flight on other threads are unaffected."""

@@ -192,7 +192,8 @@ class TimeToLiveChanged:
     spec: dict[str, Any]
 
 
-Event = ItemChanged | TableCreated | TableUpdated | TableDeleted | SnapshotTaken | TransactionDecided | LeaderEpochStarted | TagsChanged | TimeToLiveChanged
+Event = ItemChanged | TableCreated | TableUpdated | TableDeleted | SnapshotTaken | TransactionDecided | LeaderEpochStarted
+Event = Event | TagsChanged | TimeToLiveChanged
 Event = Event | TransactionPrepared | TransactionReleased | TransactionCompleted
 
 # --- the IAM store (topic dynamoray.iam; folded by dynamoray.core.principals): iam_events.py ----

@@ -78,7 +78,7 @@ def test_an_instant_maps_to_the_last_record_committed_at_or_before_it():
     log = MemoryLog(clock=lambda: now[0])
     log.create_topic(table_topic(TABLE), 1)
     with log.open_writer(table_topic(TABLE), 0) as writer:
-        for step in range(3):
+        for _step in range(3):
             writer.append([b"x", b"y"])  # two records per millisecond
             now[0] += 1
     assert offset_at(log, TABLE, 1_700_000_000.0) == 1

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
+from dataclasses import dataclass
+from unittest import mock
 
 import pytest
 
+from dynamoray.actors import channel
 from dynamoray.actors.channel import ChannelClient, ChannelServer, ChannelUnreachable
-from dynamoray.core import errors
+from dynamoray.actors.host import TableRef
+from dynamoray.core import errors, keys
 from dynamoray.core.errors import DynamoError
 
 TOKEN = b"0123456789abcdef"
@@ -191,14 +196,6 @@ def test_the_client_follows_a_new_event_loop():
 
 
 # --- interned values: the TableRef of every item call is pickled once per object ------------------
-
-import pickle
-from dataclasses import dataclass
-from unittest import mock
-
-from dynamoray.actors import channel
-from dynamoray.actors.host import TableRef
-from dynamoray.core import keys
 
 
 @dataclass(frozen=True, slots=True)

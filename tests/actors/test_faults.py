@@ -57,7 +57,7 @@ class Client:
         i = 0
         while self.acked_after_restart < AFTER_RESTART and time.monotonic() < deadline:
             fields = {k: v["S"] for k, v in self.item(i).items() if k != "p"}
-            if await self.attempt(lambda: self.engine.write("t", put(f"c{self.ident}-{i}", **fields))):
+            if await self.attempt(lambda: self.engine.write("t", put(f"c{self.ident}-{i}", **fields))):  # noqa: B023  (called before the loop moves on)
                 self.acked.append(i)
                 self.acked_after_restart += restarted.is_set()
             else:

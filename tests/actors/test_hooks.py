@@ -13,6 +13,7 @@ from dynamoray.actors.hooks import DeadLetters, HookService, RunnerSettings
 from dynamoray.actors.local import LocalEngine
 from dynamoray.core import errors, hooks
 from dynamoray.events.embedded import EmbeddedLog
+from dynamoray.events.log import UnknownTopicError
 from dynamoray.hooks import pickle_function
 
 from .hook_helpers import (
@@ -65,7 +66,7 @@ async def totals_match(engine, orders: str, totals: str) -> bool:
 async def write_orders(engine, orders: str, count: int, seed: int = 1) -> None:
     """Inserts, updates (a new amount or customer) and deletes of ``count`` orders."""
     rng = random.Random(seed)
-    for step in range(count):
+    for _step in range(count):
         i = rng.randrange(count // 2 + 1)
         if rng.random() < 0.15:
             await engine.write(orders, delete_order(i))
@@ -123,7 +124,7 @@ def test_checkpoints_resume_a_restarted_member_where_the_last_commit_left_it():
         for round_ in range(3):  # stop the member mid-stream, start a new one
             async with Running() as running:
                 runner = await running.start(engine, hook, make_totals(totals), f"m{round_}")
-                await until(lambda: runner.stats.batches >= 2)
+                await until(lambda: runner.stats.batches >= 2)  # noqa: B023  (called before the loop moves on)
             await write_orders(engine, orders, 40, seed=10 + round_)
         async with Running() as running:
             await running.start(engine, hook, make_totals(totals))
@@ -274,7 +275,7 @@ def test_discard_drops_a_failed_batch_without_a_dead_letter():
             runner = await running.start(engine, hook, always_fails)
             await until(lambda: runner.stats.failures == 1 and sum(runner.stats.positions.values()) >= 1)
             assert runner.stats.dead_letters == 0
-        with pytest.raises(Exception):
+        with pytest.raises(UnknownTopicError):  # no dead-letter topic was ever made
             DeadLetters(await engine.stream_log(), "discard").read()
 
     asyncio.run(main())
@@ -329,7 +330,8 @@ def test_records_look_like_dynamodb_streams_records():
     assert insert["dynamodb"]["Keys"] == {"id": {"S": "o1"}} and "OldImage" not in insert["dynamodb"]
     assert modify["dynamodb"]["OldImage"]["amount"] == {"N": "5"} and modify["dynamodb"]["NewImage"]["amount"] == {"N": "6"}
     assert remove["dynamodb"]["OldImage"]["amount"] == {"N": "6"} and "NewImage" not in remove["dynamodb"]
-    assert insert["eventSource"] == "aws:dynamodb" and insert["eventSourceARN"].endswith(":table/" + remove["eventSourceARN"].split("/")[-1])
+    assert insert["eventSource"] == "aws:dynamodb"
+    assert insert["eventSourceARN"].endswith(":table/" + remove["eventSourceARN"].split("/")[-1])
     numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in got]
     assert numbers == sorted(numbers)
 

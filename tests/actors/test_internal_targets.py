@@ -25,7 +25,8 @@ def test_a_fork_into_the_hooks_checkpoint_table_is_resource_in_use():
         await engine.write("t", put("k", v="1"))
         service = await service_for(engine)
         with pytest.raises(errors.DynamoError) as caught:
-            await forks.fork_table(service, ForkRequest("t", CHECKPOINT_TABLE, at_time=time.time()), "arn:aws:dynamodb:x:1:table/x")
+            await forks.fork_table(service, ForkRequest("t", CHECKPOINT_TABLE, at_time=time.time()),
+                                   "arn:aws:dynamodb:x:1:table/x")
         return caught.value, await engine.list_tables()
 
     error, names = asyncio.run(scenario())

@@ -278,10 +278,10 @@ def test_two_leaders_of_a_partition_never_both_append(ray_session, tmp_path):
             outcomes = []
             for i in range(12):  # the two leaders take turns; each turn fences the other one
                 if i % 3 == 2:
-                    ok = await attempt(lambda: usurper.call("write", ref, put(f"u{i}", v=str(i))))
+                    ok = await attempt(lambda: usurper.call("write", ref, put(f"u{i}", v=str(i))))  # noqa: B023  (called before the loop moves on)
                     outcomes.append((f"u{i}", ok))
                 else:
-                    ok = await attempt(lambda: engine.write("t", put(f"e{i}", v=str(i))))
+                    ok = await attempt(lambda: engine.write("t", put(f"e{i}", v=str(i))))  # noqa: B023  (called before the loop moves on)
                     outcomes.append((f"e{i}", ok))
             return ref, outcomes
 

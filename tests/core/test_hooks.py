@@ -17,12 +17,17 @@ def test_defaults_follow_lambda_event_source_mappings():
 
 @pytest.mark.parametrize("member, value, message", [
     ("BatchSize", 0, "Value '0' at 'batchSize' failed to satisfy constraint: Member must have value greater than or equal to 1"),
-    ("BatchSize", 10001, "Value '10001' at 'batchSize' failed to satisfy constraint: Member must have value less than or equal to 10000"),
+    ("BatchSize", 10001,
+     "Value '10001' at 'batchSize' failed to satisfy constraint: Member must have value less than or equal to 10000"),
     ("BatchSize", "5", "Value '5' at 'batchSize' failed to satisfy constraint: Member must be an integer"),
-    ("MaximumRetryAttempts", -2, "Value '-2' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value greater than or equal to -1"),
-    ("StartingPosition", "AT_TIMESTAMP", "Value 'AT_TIMESTAMP' at 'startingPosition' failed to satisfy constraint: Member must satisfy enum value set: [TRIM_HORIZON, LATEST]"),
-    ("OnFailure", "SQS", "Value 'SQS' at 'onFailure' failed to satisfy constraint: Member must satisfy enum value set: [DLQ, DISCARD]"),
-    ("HookName", "bad name", "Value 'bad name' at 'hookName' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9_-]{1,64}"),
+    ("MaximumRetryAttempts", -2, "Value '-2' at 'maximumRetryAttempts' failed to satisfy constraint: "
+                                 "Member must have value greater than or equal to -1"),
+    ("StartingPosition", "AT_TIMESTAMP", "Value 'AT_TIMESTAMP' at 'startingPosition' failed to satisfy constraint: "
+                                         "Member must satisfy enum value set: [TRIM_HORIZON, LATEST]"),
+    ("OnFailure", "SQS",
+     "Value 'SQS' at 'onFailure' failed to satisfy constraint: Member must satisfy enum value set: [DLQ, DISCARD]"),
+    ("HookName", "bad name", "Value 'bad name' at 'hookName' failed to satisfy constraint: "
+                             "Member must satisfy regular expression pattern: [A-Za-z0-9_-]{1,64}"),
     ("ExactlyOnce", "yes", "Value 'yes' at 'exactlyOnce' failed to satisfy constraint: Member must be a boolean"),
     ("Members", 17, "Value '17' at 'members' failed to satisfy constraint: Member must have value less than or equal to 16"),
 ])

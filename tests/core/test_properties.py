@@ -7,7 +7,7 @@ import orjson
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dynamoray.core import keys, values
+from dynamoray.core import keys
 from dynamoray.core.values import (
     compare_scalars, from_python, item_size, normalize_number, to_python, validate_item,
     validate_value, value_size, values_equal,

@@ -1,6 +1,5 @@
 """Every ```python block of the README and docs/ runs against a live server and must not fail."""
 
-import os
 import re
 import runpy
 from pathlib import Path

@@ -143,7 +143,7 @@ def test_raising_throughput_with_update_table_takes_effect(strict):
             strict.put_item(TableName=table, Item=item(f"u{n}", 20 * KB))
     strict.update_table(TableName=table, ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1000})
     time.sleep(0.1)  # 100 WCU refill at the new rate: the debt of one 20 KB write is paid
-    for attempt in range(50):
+    for _attempt in range(50):
         try:
             strict.put_item(TableName=table, Item=item("after", 1 * KB))
             break
@@ -173,7 +173,7 @@ def test_an_on_demand_table_is_throttled_above_its_maximum_with_a_throttling_exc
     strict.get_item(TableName=table, Key={"p": {"S": "a"}})  # reads have no maximum
     updated = strict.update_table(TableName=table, OnDemandThroughput={"MaxWriteRequestUnits": -1})
     assert updated["TableDescription"]["OnDemandThroughput"]["MaxWriteRequestUnits"] == -1
-    for attempt in range(50):  # the gateway reloads the limits right after the UpdateTable
+    for _attempt in range(50):  # the gateway reloads the limits right after the UpdateTable
         try:
             strict.put_item(TableName=table, Item=item("c", 10 * KB))
             break
@@ -335,7 +335,8 @@ def test_usage_totals_match_the_requests_made(ddb, admin):
     assert sum(row["write_request_units"] for row in report["Usage"]) == 14.0
     assert sum(row["read_request_units"] for row in report["Usage"]) == 3.5
     assert report["Totals"]["write_request_units"] == 14.0
-    assert report["Totals"]["cost"] == pytest.approx(14 * 0.625e-6 + 3.5 * 0.125e-6 + report["Totals"]["storage_gb_months"] * 0.25)
+    storage = report["Totals"]["storage_gb_months"]
+    assert report["Totals"]["cost"] == pytest.approx(14 * 0.625e-6 + 3.5 * 0.125e-6 + storage * 0.25)
 
 
 def test_control_plane_calls_are_recorded_with_their_responses_and_errors(ddb, admin):

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import create, unique
+from .conftest import create
 
 
 @pytest.fixture(scope="module")

@@ -166,7 +166,8 @@ def test_update_table_enables_and_disables_streams(ddb, streams):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"StreamEnabled": True}, "One or more parameter values were invalid: If stream is being enabled then UpdateViewType is required"),
+    ({"StreamEnabled": True},
+     "One or more parameter values were invalid: If stream is being enabled then UpdateViewType is required"),
     ({"StreamEnabled": False, "StreamViewType": "KEYS_ONLY"},
      "One or more parameter values were invalid: If stream is being disabled, then UpdateViewType must not be specified"),
 ])

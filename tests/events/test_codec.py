@@ -152,7 +152,7 @@ _scalars = st.one_of(
 _values = st.recursive(
     _scalars,
     lambda inner: st.one_of(
-        st.builds(lambda l: {"L": l}, st.lists(inner, max_size=4)),
+        st.builds(lambda items: {"L": items}, st.lists(inner, max_size=4)),
         st.builds(lambda m: {"M": m}, st.dictionaries(st.text(min_size=1), inner, max_size=4)),
     ),
     max_leaves=12,

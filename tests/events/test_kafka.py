@@ -17,7 +17,6 @@ class TestKafkaLog(EventLogContract):
 
 @pytest.fixture
 def fresh_topic(kafka_log):
-    import itertools
 
     name = f"kx{next(_counter)}"
     kafka_log.create_topic(name, 1)

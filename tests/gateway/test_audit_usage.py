@@ -152,7 +152,8 @@ def test_auto_scaling_raises_provisioned_capacity_when_consumption_passes_the_ta
         assert scaler.changes[0]["To"]["WriteCapacityUnits"] == 40
         reopened = AutoScaler(engine, engine.stream_log)
         await reopened.open()
-        assert reopened.describe() == [{"TableName": "hot", "IndexName": None, "Policy": scaler.policies[("hot", None)].to_wire()}]
+        policy = scaler.policies[("hot", None)].to_wire()
+        assert reopened.describe() == [{"TableName": "hot", "IndexName": None, "Policy": policy}]
         assert await reopened.delete("hot", None) and not await reopened.delete("hot", None)
     run(scenario())
 

@@ -111,7 +111,8 @@ def test_partiql_statements_draw_on_their_table():
         throttler.charge(admission, [capacity.Consumed("songs", read=301.0)])
         with pytest.raises(Throttled):
             await throttler.admit("ExecuteStatement", {"Statement": "SELECT * FROM songs"})
-        written = await throttler.admit("BatchExecuteStatement", {"Statements": [{"Statement": "DELETE FROM songs WHERE p = 'a'"}]})
+        written = await throttler.admit("BatchExecuteStatement",
+                                        {"Statements": [{"Statement": "DELETE FROM songs WHERE p = 'a'"}]})
         assert written.uses[0].kind == "Write"
         assert await throttler.admit("ExecuteStatement", {"Statement": "not partiql"}) is not None  # the handler reports it
     run(scenario())

@@ -12,7 +12,7 @@ from dynamoray.schemas import events as ev
 
 def _versions():
     by_name = defaultdict(dict)
-    for schema_id, name, version in ev.SCHEMA_IDS:
+    for _schema_id, name, version in ev.SCHEMA_IDS:
         by_name[name][version] = ev.load_schema(name, version)
     return by_name
 

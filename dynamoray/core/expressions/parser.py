@@ -406,4 +406,4 @@ _ACTIONS = {
 }
 
 
-from .unparse import unparse  # noqa: E402  (re-exported: parse's inverse)
+from .unparse import unparse  # noqa: E402, F401  (re-exported: parse's inverse)

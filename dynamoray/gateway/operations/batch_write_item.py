@@ -40,7 +40,7 @@ async def _plan(ctx, body: dict) -> list:
 async def batch_write_item(ctx, body: dict) -> dict:
     plan = await _plan(ctx, body)
     sizes: dict[str, list[tuple[int, int]]] = {}
-    for table, command in plan:
+    for _table, command in plan:
         if isinstance(command, PutCommand):
             values.check_item_size(command.item)
     for table, command in plan:

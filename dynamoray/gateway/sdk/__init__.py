@@ -65,7 +65,8 @@ from .transport import AsyncTransport, RawResponse, SyncTransport
 from .waiters import Wait
 
 __all__ = [
-    "AcceleratorConfig", "AccessDeniedException", "AsyncBatchWriter", "AsyncClient", "AsyncItems", "AsyncTable", "AsyncTransaction",
+    "AcceleratorConfig", "AccessDeniedException", "AsyncBatchWriter", "AsyncClient", "AsyncItems", "AsyncTable",
+    "AsyncTransaction",
     "AsyncTransport", "Attr", "Backoff", "BackupInUseException", "BackupNotFoundException", "BatchWriter",
     "CancellationReason", "ChecksumMismatchError", "Client", "Condition", "ConditionalCheckFailedException",
     "ContinuousBackupsUnavailableException", "DynamoDBError", "EndpointConnectionError",

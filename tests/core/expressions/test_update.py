@@ -85,8 +85,8 @@ def test_right_hand_sides_read_the_item_before_the_update():
 
 
 def test_arithmetic():
-    plus = lambda l, r: ast.Arithmetic("+", l, r)  # noqa: E731
-    minus = lambda l, r: ast.Arithmetic("-", l, r)  # noqa: E731
+    plus = lambda left, right: ast.Arithmetic("+", left, right)  # noqa: E731
+    minus = lambda left, right: ast.Arithmetic("-", left, right)  # noqa: E731
     assert run({"a": 2}, sets=[SET(P("a"), plus(P("a"), V(3)))])["a"] == 5
     assert run({"a": 2}, sets=[SET(P("b"), minus(V(7), P("a")))])["b"] == 5
     assert run({}, sets=[SET(P("b"), minus(V(Decimal("0.1")), V(Decimal("0.3"))))])["b"] == Decimal("-0.2")
@@ -99,7 +99,7 @@ def test_arithmetic_is_exact_to_38_digits():
 
 
 def test_arithmetic_errors():
-    plus = lambda l, r: ast.Arithmetic("+", l, r)  # noqa: E731
+    plus = lambda left, right: ast.Arithmetic("+", left, right)  # noqa: E731
     fails(MISSING, {"a": 1}, sets=[SET(P("a"), plus(P("q"), V(1)))])
     fails(OPERAND_TYPE, {"a": "dog"}, sets=[SET(P("b"), plus(P("a"), V(1)))])
     fails(OPERAND_TYPE, {}, sets=[SET(P("b"), plus(V([1]), V([2])))])
