@@ -86,6 +86,7 @@ def test_the_gateway_runs_on_the_head_with_replicas_across_the_zones(services):
     words = _words(head)
     assert words[:3] == ["ray", "start", "--head"]
     assert head["environment"]["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "1"  # Ray on the container's address
+    assert head["environment"]["RAY_worker_niceness"] == "0"  # hosts at the gateway's priority
     assert set(head["depends_on"]) == set(kafkas(services))
     assert all(dep["condition"] == "service_healthy" for dep in head["depends_on"].values())
     assert args.data_dir == "/data" and "dynamoray-data:/data" in head["volumes"]
@@ -104,6 +105,7 @@ def test_each_zone_has_a_ray_worker_advertising_its_zone(services):
         assert spec["image"] == services["ray-head"]["image"]
         assert "dynamoray-data:/data" in spec["volumes"]  # the keyring and snapshots every host reads
         assert spec["environment"]["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "1"
+        assert spec["environment"]["RAY_worker_niceness"] == "0"
         zones.add(zone[0])
     assert zones == {"zone-a", "zone-b", "zone-c"}
 

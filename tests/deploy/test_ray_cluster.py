@@ -86,6 +86,14 @@ def test_the_head_starts_a_gateway_dynamoray_accepts(prepared):
                shlex.split(" ".join(prepared["head_start_ray_commands"])))
 
 
+def test_every_ray_start_runs_workers_at_the_drivers_priority(prepared):
+    """Ray's default (nice 15) leaves partition hosts waiting for a core behind the gateway."""
+    for key in ("head_start_ray_commands", "worker_start_ray_commands"):
+        starts = [c for c in prepared[key] if " ray start" in f" {c}" or "/ray start" in c]
+        assert starts, key
+        assert all("RAY_worker_niceness=0" in shlex.split(c) for c in starts), key
+
+
 def test_the_checkout_is_mounted_and_installed_on_every_node(prepared):
     (target, source), = prepared["file_mounts"].items()
     assert source == "."
