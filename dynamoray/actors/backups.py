@@ -48,7 +48,8 @@ from . import backup_rebuild, records
 from .cuts import items_of, offsets_at
 from .records import table_topic
 from .restores import RestoreBoard
-from .snapshots import SnapshotStore, _fsync_dir, gc_paused
+from .snapshot_store import write_atomically
+from .snapshots import SnapshotStore, gc_paused
 
 log = logs.get("backups")
 
@@ -69,18 +70,7 @@ class DirectoryBackupFiles:
 
     def write(self, name: str, chunks: Iterable[bytes]) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"{name}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.root / name)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.root)
+        write_atomically(self.root / f"{name}.{os.getpid()}.tmp", self.root / name, chunks)
         return name
 
     def read(self, name: str) -> bytes:

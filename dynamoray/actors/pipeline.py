@@ -89,7 +89,9 @@ class WritePipeline:
         # the engine while the table has replicas (ShardGroup.set_versioned)
         self.versioned = False
 
-    async def write(self, command: Any) -> WriteOutcome:
+    def _decide(self, command: Any) -> WriteOutcome:
+        """The command decided against the state plus the writes in flight; a global table's
+        local change stamped with its version."""
         if self.broken is not None:
             raise BrokenPartition() from self.broken
         if self.state.locks or self._locking:
@@ -97,11 +99,16 @@ class WritePipeline:
         view = _PendingView(self.state, self._overlay)
         outcome = partition.decide(view, command)
         change = outcome.change
-        if change is None:
-            return outcome
-        if self.versioned and change.origin is None:  # a local change of a global table
+        if change is not None and self.versioned and change.origin is None:  # a local change of a global table
             change = replication.stamp(change, view.version_of(change.keys), int(time.time() * 1000))
             outcome = dataclasses.replace(outcome, change=change)
+        return outcome
+
+    async def write(self, command: Any) -> WriteOutcome:
+        outcome = self._decide(command)
+        change = outcome.change
+        if change is None:
+            return outcome
         token = _token(self.state.schema, change.keys)
         entry = self._overlay.setdefault(token, [0, None, None])
         entry[0] += 1
@@ -123,18 +130,10 @@ class WritePipeline:
         future and no thread hand-off: a loop turn of its own.  Raises what :meth:`write` raises."""
         if self._append_now is None or self._flushing or self._queue or self._overlay:
             return None
-        if self.broken is not None:
-            raise BrokenPartition() from self.broken
-        if self.state.locks or self._locking:
-            self._check_unlocked(command)
-        view = _PendingView(self.state, self._overlay)
-        outcome = partition.decide(view, command)
+        outcome = self._decide(command)
         change = outcome.change
         if change is None:
             return outcome
-        if self.versioned and change.origin is None:  # a local change of a global table
-            change = replication.stamp(change, view.version_of(change.keys), int(time.time() * 1000))
-            outcome = dataclasses.replace(outcome, change=change)
         try:
             offsets = self._append_now([self._encode(change)])
         except BaseException as error:  # noqa: BLE001 - fail-stop, as in _flush

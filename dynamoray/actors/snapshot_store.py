@@ -26,6 +26,22 @@ log = logs.get("snapshots")
 SUFFIX = ".snap"
 
 
+def write_atomically(tmp: Path, final: Path, chunks: Iterable[bytes]) -> None:
+    """``chunks`` into ``final`` by way of ``tmp`` in the same directory: the file exists whole and
+    durable (its directory entry too), or not at all."""
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(final.parent)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -66,17 +82,7 @@ class SnapshotStore:
         tmp = directory / f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         if self.cipher is not None:
             chunks = self.cipher.seal(chunks, self._context(table_id, shard, offset), table_id)
-        try:
-            with open(tmp, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(directory)
+        write_atomically(tmp, final, chunks)
         return final
 
     def offsets(self, table_id: str, shard: int = 0) -> list[int]:

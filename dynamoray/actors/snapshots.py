@@ -36,7 +36,7 @@ from ..core import keys, partition, snapshot
 from ..events.log import EventLog, LogError
 from ..schemas.events import SnapshotTaken
 from . import records
-from .snapshot_store import SUFFIX, SnapshotStore, _fsync_dir  # noqa: F401 - re-exported
+from .snapshot_store import SUFFIX, SnapshotStore  # noqa: F401 - re-exported
 
 log = logs.get("snapshots")
 

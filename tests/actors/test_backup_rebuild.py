@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from dynamoray.actors import backup_rebuild
 from dynamoray.actors.backups import DirectoryBackupFiles, MemoryBackupFiles, service_for
@@ -20,23 +19,7 @@ from dynamoray.events.keyring import LocalKeyring
 from dynamoray.events.memory import MemoryLog
 
 from .helpers import description, put
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_the_worker():
-    yield
-    backup_rebuild.shutdown()
-
-
-def _refuse_here(*_args, **_kwargs):
-    raise AssertionError("rebuilt in the server's process")
-
-
-class _Broken:
-    """A picklable log factory that fails in the child."""
-
-    def __call__(self):
-        raise OSError("no log here")
+from .rebuild_helpers import Broken, refuse_here, stop_the_worker  # noqa: F401 - an autouse fixture
 
 
 async def _backup_and_restore(engine: LocalEngine, count: int) -> tuple[object, dict]:
@@ -76,7 +59,7 @@ def test_which_logs_travel_to_a_child(tmp_path):
 
 
 def test_the_child_rebuilds_and_writes_the_backup(tmp_path, monkeypatch):
-    monkeypatch.setattr(backup_rebuild, "write_backup", _refuse_here)  # this process must not rebuild
+    monkeypatch.setattr(backup_rebuild, "write_backup", refuse_here)  # this process must not rebuild
 
     async def scenario():
         engine = LocalEngine(EmbeddedLog(tmp_path / "log"), snapshots=SnapshotStore(tmp_path / "snapshots"), shards=2)
@@ -93,7 +76,7 @@ def test_the_child_rebuilds_and_writes_the_backup(tmp_path, monkeypatch):
 
 
 def test_the_child_seals_the_backup_with_the_servers_keys(tmp_path, monkeypatch):
-    monkeypatch.setattr(backup_rebuild, "write_backup", _refuse_here)
+    monkeypatch.setattr(backup_rebuild, "write_backup", refuse_here)
     keyring = LocalKeyring.create(tmp_path / "keyring.json")
     config = EncryptionConfig(keyring=str(keyring.path))  # as ``serve`` makes them: no log factory yet
     keys = keys_for(config, EmbeddedLog(tmp_path / "log"), owns_log=True)
@@ -123,7 +106,7 @@ def test_a_failed_child_falls_back_to_a_thread(tmp_path, monkeypatch):
     def broken(log_, snapshots, files):
         found = real(log_, snapshots, files)
         assert found is not None
-        return backup_rebuild.RebuildSource(_Broken(), found.snapshots, found.files, found.cipher)
+        return backup_rebuild.RebuildSource(Broken(), found.snapshots, found.files, found.cipher)
 
     monkeypatch.setattr(backup_rebuild, "portable_source", broken)
     here = []

@@ -9,7 +9,6 @@ import asyncio
 import os
 import time
 
-import pytest
 
 from dynamoray.actors import backup_rebuild, forks
 from dynamoray.actors.backups import service_for
@@ -21,26 +20,10 @@ from dynamoray.core.forks import ForkRequest
 from dynamoray.events.embedded import EmbeddedLog
 
 from .helpers import description, put
+from .rebuild_helpers import Broken, refuse_here, stop_the_worker  # noqa: F401 - an autouse fixture
 
 ARN = "arn:aws:dynamodb:x:1:table/"
 BEFORE = {f"k{i}": "1" for i in range(25)}  # what both copies hold: the table as of the point
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stop_the_worker():
-    yield
-    backup_rebuild.shutdown()
-
-
-def _refuse_here(*_args, **_kwargs):
-    raise AssertionError("rebuilt in the server's process")
-
-
-class _Broken:
-    """A picklable log factory that fails in the child."""
-
-    def __call__(self):
-        raise OSError("no log here")
 
 
 def _values(items) -> dict:
@@ -76,6 +59,15 @@ def _on_disk(tmp_path) -> LocalEngine:
                        snapshot_policy=SnapshotPolicy(every_events=7), shards=2)
 
 
+async def _restore_and_fork_on_disk(tmp_path) -> dict:
+    engine = _on_disk(tmp_path)
+    await engine.open()
+    try:
+        return await _restore_and_fork(engine)
+    finally:
+        await engine.close()
+
+
 def _assert_copies(found: dict) -> None:
     assert found["phases"] == {"pitr": (DONE, None), "fork": (DONE, None)}
     assert found["pitr"] == found["fork"] == BEFORE
@@ -90,7 +82,7 @@ def _count_here(monkeypatch) -> list:
 
 
 def test_the_child_rebuilds_a_pitr_restore_and_a_fork(tmp_path, monkeypatch):
-    monkeypatch.setattr(backup_rebuild, "read_items", _refuse_here)  # this process must not rebuild
+    monkeypatch.setattr(backup_rebuild, "read_items", refuse_here)  # this process must not rebuild
     jobs = []
     pool = backup_rebuild._pool()
     submit = pool.submit
@@ -101,15 +93,7 @@ def test_the_child_rebuilds_a_pitr_restore_and_a_fork(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pool, "submit", watched)
 
-    async def scenario():
-        engine = _on_disk(tmp_path)
-        await engine.open()
-        try:
-            return await _restore_and_fork(engine)
-        finally:
-            await engine.close()
-
-    _assert_copies(asyncio.run(scenario()))
+    _assert_copies(asyncio.run(_restore_and_fork_on_disk(tmp_path)))
     assert jobs == ["ItemsJob", "ItemsJob"]  # the PITR restore's and the fork's, both in the worker
     assert backup_rebuild._pool() is pool and submit(os.getpid).result(timeout=120) != os.getpid()
 
@@ -120,20 +104,12 @@ def test_a_failed_child_falls_back_to_a_thread(tmp_path, monkeypatch):
     def broken(log_, snapshots, files):
         found = real(log_, snapshots, files)
         assert found is not None and files is None  # a restore's job: no backup file
-        return backup_rebuild.RebuildSource(_Broken(), found.snapshots, found.files, found.cipher)
+        return backup_rebuild.RebuildSource(Broken(), found.snapshots, found.files, found.cipher)
 
     monkeypatch.setattr(backup_rebuild, "portable_source", broken)
     here = _count_here(monkeypatch)
 
-    async def scenario():
-        engine = _on_disk(tmp_path)
-        await engine.open()
-        try:
-            return await _restore_and_fork(engine)
-        finally:
-            await engine.close()
-
-    _assert_copies(asyncio.run(scenario()))
+    _assert_copies(asyncio.run(_restore_and_fork_on_disk(tmp_path)))
     assert here == [os.getpid()] * 2
 
 

@@ -110,23 +110,31 @@ def test_an_inline_commit_that_fails_reports_log_unavailable():
         c.close()
 
 
-def test_while_the_thread_commits_requests_queue_in_order_and_none_goes_inline():
-    release, entered = threading.Event(), threading.Event()
-    order = []
+class Held:
+    """Commit functions whose thread commit holds until ``release`` is set; ``order`` records
+    what committed (inline commits as ``("inline", payload)``)."""
 
-    def commit(batch):
-        entered.set()
-        release.wait(10)
-        order.extend(p.payload for p in batch)
+    def __init__(self) -> None:
+        self.release, self.entered = threading.Event(), threading.Event()
+        self.order: list = []
+
+    def commit(self, batch) -> None:
+        self.entered.set()
+        self.release.wait(10)
+        self.order.extend(p.payload for p in batch)
         for p in batch:
             p.resolve(p.payload)
 
-    def inline(batch):
-        order.append(("inline", batch[0].payload))
+    def inline(self, batch) -> bool:
+        self.order.append(("inline", batch[0].payload))
         batch[0].resolve(batch[0].payload)
         return True
 
-    c = GroupCommitter(commit, name="test-busy", inline=inline)
+
+def test_while_the_thread_commits_requests_queue_in_order_and_none_goes_inline():
+    held = Held()
+    release, entered, order = held.release, held.entered, held.order
+    c = GroupCommitter(held.commit, name="test-busy", inline=held.inline)
     try:
         first = c.submit("first")  # the thread takes it and holds the commit
         assert entered.wait(10)
@@ -211,22 +219,9 @@ def test_commit_now_commits_on_the_callers_thread_when_idle(committer, recorder)
 
 
 def test_commit_now_does_nothing_while_a_commit_runs_or_requests_wait():
-    release, entered = threading.Event(), threading.Event()
-    committed = []
-
-    def commit(batch):
-        entered.set()
-        release.wait(10)
-        committed.extend(p.payload for p in batch)
-        for p in batch:
-            p.resolve(p.payload)
-
-    def inline(batch):
-        committed.append(("inline", batch[0].payload))
-        batch[0].resolve(batch[0].payload)
-        return True
-
-    c = GroupCommitter(commit, name="test-now-busy", inline=inline)
+    held = Held()
+    release, entered, committed = held.release, held.entered, held.order
+    c = GroupCommitter(held.commit, name="test-now-busy", inline=held.inline)
     try:
         first = c.submit("first")  # the thread holds this commit
         assert entered.wait(10)
