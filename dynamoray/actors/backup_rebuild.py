@@ -30,12 +30,15 @@ import asyncio
 import multiprocessing
 import os
 import pickle
+import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+import types
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .. import logs
 from ..core import snapshot
@@ -226,6 +229,29 @@ def shutdown() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While a worker may be started: ``spawn`` runs the parent's ``__main__`` again in the child when
+    it is a script (a module run with ``-m``, like ``dynamoray serve``, is only imported, and its
+    guarded main does not run).  A server embedded in a script, or an example run as ``__main__``,
+    would have its script run again in the worker, which then never takes a job.  So the child is
+    given a bare ``__main__`` instead; the swap lasts while ``submit`` starts the process."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or getattr(main, "__file__", None) is None:
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def _submit(pool: ProcessPoolExecutor, source: RebuildSource, job: BackupJob | ItemsJob) -> Future:
+    with _POOL_LOCK, _main_hidden():  # the pool starts (or replaces) its process inside submit
+        return pool.submit(_in_child, source, job)
+
+
 def _discard(pool: ProcessPoolExecutor) -> None:
     global _POOL
     with _POOL_LOCK:
@@ -241,7 +267,7 @@ async def run(log_: EventLog, snapshots: Any, files: Any, job: BackupJob | Items
     if source is not None:
         pool = _pool()
         try:
-            return await asyncio.wrap_future(pool.submit(_in_child, source, job))
+            return await asyncio.wrap_future(_submit(pool, source, job))
         except Exception as error:  # noqa: BLE001 - the process failed: the thread still can
             _failed(pool, job, error)
     return await asyncio.to_thread(job.here, log_, snapshots, files)
@@ -254,7 +280,7 @@ def run_blocking(log_: EventLog, snapshots: Any, files: Any, job: BackupJob | It
     if source is not None:
         pool = _pool()
         try:
-            return pool.submit(_in_child, source, job).result()
+            return _submit(pool, source, job).result()
         except Exception as error:  # noqa: BLE001 - the process failed: this thread still can
             _failed(pool, job, error)
     return job.here(log_, snapshots, files)

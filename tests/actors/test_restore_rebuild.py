@@ -117,3 +117,35 @@ def test_an_in_memory_engine_rebuilds_on_a_thread(monkeypatch):
     here = _count_here(monkeypatch)
     _assert_copies(asyncio.run(_restore_and_fork(LocalEngine())))
     assert here == [os.getpid()] * 2
+
+
+SCRIPT = """
+import asyncio, multiprocessing, sys
+from pathlib import Path
+with open(sys.argv[1], "a") as marker:
+    marker.write("ran\\n")
+if multiprocessing.parent_process() is not None:  # run again in the worker: say so, and stop there
+    sys.exit(0)
+from dynamoray.actors import backup_rebuild
+from tests.actors.test_restore_rebuild import _restore_and_fork_on_disk
+found = asyncio.run(_restore_and_fork_on_disk(Path(sys.argv[2])))
+backup_rebuild.shutdown()
+print(sorted(found["pitr"]) == sorted(found["fork"]) and len(found["pitr"]))
+"""
+
+
+def test_a_server_embedded_in_a_script_does_not_run_the_script_again_in_the_worker(tmp_path):
+    """``spawn`` runs a parent's ``__main__`` script again in the child; the worker must not (it
+    would never take a job: a script that embeds the engine, or a docs example run as __main__)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script, marker = tmp_path / "embedding.py", tmp_path / "marker"
+    script.write_text(SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(script), str(marker), str(tmp_path / "data")], cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "25"
+    assert marker.read_text() == "ran\n"  # the worker did not run the script
