@@ -63,3 +63,18 @@ async def retrying(call, deadline: float = 60.0):
             if error.error_type not in RETRYABLE or time.monotonic() > stop:
                 raise
             await asyncio.sleep(0.05)
+
+
+def run_scenario(script, log) -> dict:
+    """Run a scenario script (``split_scenario.py``, ``zones_scenario.py``) in its own process (the
+    test session may already hold a private Ray) on the log directory ``log``; its ``RESULT`` line."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True,
+                          timeout=500, cwd=Path(__file__).resolve().parents[2], check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-4000:]
+    return json.loads(lines[-1][len("RESULT "):])

@@ -3,25 +3,18 @@
 table of 4 shards spread from one host to all three while four writers run.  The scenario runs in
 its own process (``split_scenario.py``): this session may already hold a private Ray."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from .helpers import run_scenario
+
 SCRIPT = Path(__file__).with_name("split_scenario.py")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    log = tmp_path_factory.mktemp("split") / "log"
-    done = subprocess.run([sys.executable, str(SCRIPT), str(log)], capture_output=True, text=True,
-                          timeout=500, cwd=ROOT, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, done.stderr[-4000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_scenario(SCRIPT, tmp_path_factory.mktemp("split") / "log")
 
 
 def test_each_split_and_move_is_recorded_and_the_table_takes_writes_after_it(result):

@@ -3,25 +3,18 @@ head plus four nodes on this machine labelled zone-a, zone-a, zone-b, zone-c), a
 whole zone in the middle of a write load on three tables.  The scenario runs in its own process
 (``zones_scenario.py``): this session may already hold a private Ray."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from .helpers import run_scenario
+
 SCRIPT = Path(__file__).with_name("zones_scenario.py")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    log = tmp_path_factory.mktemp("zones") / "log"
-    done = subprocess.run([sys.executable, str(SCRIPT), str(log)], capture_output=True, text=True,
-                          timeout=500, cwd=ROOT, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, done.stderr[-4000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_scenario(SCRIPT, tmp_path_factory.mktemp("zones") / "log")
 
 
 def test_hosts_prefer_distinct_zones_so_a_partitions_replicas_span_three(result):
