@@ -47,7 +47,7 @@ from . import channel, indexing, records
 from .follower import FollowerSet
 from .index_calls import HostIndexes
 from .host_logs import EmbeddedLogAt, LogPerTopic, SharedLog, TopicLogs  # noqa: F401 - re-exported
-from .host_replicas import ReplicaCalls
+from .host_replicas import ReplicaCalls, failed
 from .host_transactions import TransactionCalls
 from .moves import HostMoves
 from .pipeline import BrokenPartition
@@ -258,9 +258,7 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
         try:
             return await entry.group.write(command)
         except BrokenPartition:
-            if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
-                self._close(ref.table_id)
-            raise errors.internal_server_error("The write could not be made durable") from None
+            raise self._broken(ref, entry) from None
         finally:
             entry.inflight -= 1
             self._hibernate_beyond_bound()
@@ -274,9 +272,14 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
         try:
             return entry.group.write_now(command)
         except BrokenPartition:
-            if self._open.get(ref.table_id) is entry:  # fail-stop: rebuilt from the log on next use
-                self._close(ref.table_id)
-            raise errors.internal_server_error("The write could not be made durable") from None
+            raise self._broken(ref, entry) from None
+
+    def _broken(self, ref: TableRef, entry: _Open) -> errors.DynamoError:
+        """Fail-stop after a failed append: the partition is closed (rebuilt from the log on next
+        use); the error the write answers."""
+        if self._open.get(ref.table_id) is entry:
+            self._close(ref.table_id)
+        return errors.internal_server_error("The write could not be made durable")
 
     async def get(self, ref: TableRef, key: Item, projection: Any = None) -> Item | None:
         entry = await self._partition(ref)
@@ -346,11 +349,8 @@ class PartitionHost(TransactionCalls, ReplicaCalls, HostIndexes, HostMoves):
             return False, errors.internal_server_error(f"not a batchable call: {method}")
         try:
             return True, await getattr(self, method)(*args)
-        except errors.DynamoError as error:
-            return False, error
         except Exception as error:  # noqa: BLE001 - one failing call must not fail the batch
-            log.exception("host_call_failed", method=method, error=repr(error))
-            return False, errors.internal_server_error()
+            return failed(method, error)
 
     # --- operations ----------------------------------------------------------------------------
 

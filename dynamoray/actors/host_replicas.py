@@ -68,11 +68,8 @@ class ReplicaCalls:
             return None
         try:
             outcome = self.write_now(*args)
-        except errors.DynamoError as error:
-            return False, error
         except Exception as error:  # noqa: BLE001 - like _one: one failing call fails alone
-            log.exception("host_call_failed", method=method, error=repr(error))
-            return False, errors.internal_server_error()
+            return failed(method, error)
         return None if outcome is None else _answer(True, outcome)
 
     async def open_channel(self, token: bytes, host: str = "127.0.0.1") -> tuple[str, int]:
@@ -81,6 +78,15 @@ class ReplicaCalls:
         if self._channel is None:
             self._channel = channel.ChannelServer(self._channel_call, self._channel_call_now)
         return await self._channel.open(token, host)
+
+
+def failed(method: str, error: Exception) -> tuple[bool, errors.DynamoError]:
+    """A call's failure as a ``(False, DynamoError)`` answer: a DynamoError as it is, anything else
+    logged and answered as a 500 (one failing call must not fail the others)."""
+    if isinstance(error, errors.DynamoError):
+        return False, error
+    log.exception("host_call_failed", method=method, error=repr(error))
+    return False, errors.internal_server_error()
 
 
 def _answer(ok: bool, value: Any) -> tuple[bool, Any]:

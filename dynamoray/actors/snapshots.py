@@ -198,6 +198,8 @@ class PartitionSnapshots:
         async def counted(batch: list[bytes]) -> list[int]:
             offsets = await append(batch)
             self._count(batch)
+            if self.due():
+                asyncio.get_running_loop().call_soon(self.maybe_take)
             return offsets
 
         return counted
@@ -209,8 +211,7 @@ class PartitionSnapshots:
         def counted(batch: list[bytes]) -> list[int] | None:
             offsets = append_now(batch)
             if offsets is not None:  # the pipeline calls maybe_take once it folded the batch
-                self.events += len(batch)
-                self.bytes += sum(map(len, batch))
+                self._count(batch)
             return offsets
 
         return counted
@@ -218,8 +219,6 @@ class PartitionSnapshots:
     def _count(self, batch: list[bytes]) -> None:
         self.events += len(batch)
         self.bytes += sum(map(len, batch))
-        if self.due():
-            asyncio.get_running_loop().call_soon(self.maybe_take)
 
     def due(self) -> bool:
         p = self.policy

@@ -94,16 +94,15 @@ class GroupCommitter:
         ``inline``, an idle committer commits it on this thread instead, before returning (the
         callback then runs on this thread)."""
         pending = Pending(payload, size, callback)
+        if inline and self._claim():
+            self._commit_inline(pending, requeue=True)
+            return pending
         with self._cond:
             if self._closed:
                 raise LogClosedError("the log is closed")
-            if not inline or self._inline is None or self._busy or self._queue:
-                self._queue.append(pending)
-                if len(self._queue) == 1:
-                    self._cond.notify()
-                return pending
-            self._busy = True
-        self._commit_inline(pending)
+            self._queue.append(pending)
+            if len(self._queue) == 1:
+                self._cond.notify()
         return pending
 
     def commit_now(self, payload: Any, size: int = 1) -> Pending | None:
@@ -111,31 +110,26 @@ class GroupCommitter:
         None (nothing written, nothing queued) otherwise, or when the backend cannot commit inline
         at the moment (e.g. another process holds the write lock).  The request returned is
         resolved: its :meth:`Pending.wait` does not block."""
-        if self._inline is None:
+        if not self._claim():
             return None
+        pending = Pending(payload, size)
+        return pending if self._commit_inline(pending, requeue=False) else None
+
+    def _claim(self) -> bool:
+        """Take the idle committer for an inline commit on this thread: False if there is no inline
+        function, a commit runs or requests wait.  Raises once closed."""
         with self._cond:
             if self._closed:
                 raise LogClosedError("the log is closed")
-            if self._busy or self._queue:
-                return None
+            if self._inline is None or self._busy or self._queue:
+                return False
             self._busy = True
-        pending = Pending(payload, size)
-        committed = False
-        try:
-            committed = self._inline([pending])
-        except BaseException as exc:  # noqa: BLE001 - the caller must hear about it
-            pending.resolve(error=_unavailable(exc))
-            committed = True  # it failed: the caller hears that, rather than retrying elsewhere
-        finally:
-            with self._cond:
-                self._busy = False
-                if committed:
-                    self.inline_commits += 1
-                if self._queue:
-                    self._cond.notify_all()
-        return pending if committed else None
+            return True
 
-    def _commit_inline(self, pending: Pending) -> None:
+    def _commit_inline(self, pending: Pending, *, requeue: bool) -> bool:
+        """Commit ``pending`` on this thread (after :meth:`_claim`): False if the backend gave way,
+        having written nothing; the request is then first in line for the committer thread if
+        ``requeue``, else left to the caller."""
         committed: bool | None = None  # None: the commit failed, and the request heard it
         try:
             committed = self._inline([pending])
@@ -144,12 +138,13 @@ class GroupCommitter:
         finally:
             with self._cond:
                 self._busy = False
-                if committed is False:  # nothing was written: first in line for the committer thread
+                if committed is False and requeue:
                     self._queue.appendleft(pending)
                 elif committed:
                     self.inline_commits += 1
                 if self._queue:
                     self._cond.notify_all()
+        return committed is not False
 
     def close(self) -> None:
         with self._cond:
